@@ -1,0 +1,627 @@
+"""Spatial dependency layers: SDN (section 2 of the paper) and ResSDN (Fig. 3).
+
+Miladinovic et al., "Spatial Dependency Networks: Neural Layers for Improved
+Generative Image Modeling", ICLR 2021.
+
+A spatial dependency layer maps a feature map X to X' in three stages:
+
+  1. project-in   I  = tanh(conv(X))                 (Conv2D or Conv2DTranspose)
+  2. correction   I' = sweep_d(...sweep_1(I))        (one sweep per direction)
+  3. project-out  X' = conv1x1(I')
+
+The correction sweep (Algorithm 1, as a GRU cell over the three neighbours in
+the previous row) lives in `correction.py`.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from sdn_tf.layers import correction as correction_lib
+from sdn_tf.layers import weight_norm
+
+# Direction name -> (axis the sweep walks along, whether it starts at the end).
+DIRECTIONS = {
+    "down": ("rows", False),  # top to bottom
+    "up": ("rows", True),  # bottom to top
+    "right": ("cols", False),  # left to right
+    "left": ("cols", True),  # right to left
+}
+
+# Transpositions between the image layout [B, H, W, F] (None) and the
+# sweep-major layouts "rows" [H, B, W, F] and "cols" [W, B, H, F].
+_PERMUTATIONS = {
+    (None, "rows"): (1, 0, 2, 3),
+    (None, "cols"): (2, 0, 1, 3),
+    ("rows", None): (1, 0, 2, 3),
+    ("cols", None): (1, 2, 0, 3),
+    ("rows", "cols"): (2, 1, 0, 3),
+    ("cols", "rows"): (2, 1, 0, 3),
+}
+
+
+def _relayout(x, current, target):
+    if current == target:
+        return x
+    return tf.transpose(x, _PERMUTATIONS[(current, target)])
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"positive integer, got {value!r}."
+        )
+    return value
+
+
+def _pair(value, name):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    if (
+        not isinstance(value, (tuple, list))
+        or len(value) != 2
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
+        )
+    ):
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"positive integer or a pair of positive integers, got {value!r}."
+        )
+    return tuple(value)
+
+
+def _validate_directions(directions):
+    if isinstance(directions, str):
+        directions = (directions,)
+    try:
+        directions = tuple(directions)
+    except TypeError:
+        directions = None
+    if not directions or any(d not in DIRECTIONS for d in directions):
+        raise ValueError(
+            "Received an invalid value for argument `directions`, expected a "
+            f"non-empty sequence of names from {tuple(DIRECTIONS)}, got "
+            f"{directions!r}."
+        )
+    return directions
+
+
+def _validate_padding(padding):
+    if not isinstance(padding, str) or padding.lower() not in ("same", "valid"):
+        raise ValueError(
+            "Received an invalid value for argument `padding`, expected "
+            f"'same' or 'valid', got {padding!r}."
+        )
+    return padding.lower()
+
+
+def _validate_jit_compile(jit_compile):
+    if jit_compile not in ("auto", True, False):
+        raise ValueError(
+            "Received an invalid value for argument `jit_compile`, expected "
+            f"True, False or 'auto', got {jit_compile!r}."
+        )
+    return jit_compile
+
+
+def _validate_image_shape(shape, name):
+    """Rank 4 with a known channel dimension; returns the shape as a tuple."""
+    shape = tuple(shape)
+    if len(shape) != 4:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a 4D "
+            f"input (batch, height, width, channels), got shape {shape}."
+        )
+    if shape[-1] is None:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"known channel dimension, got shape {shape}."
+        )
+    for size in shape[1:3]:
+        if size is not None and size < 1:
+            raise ValueError(
+                f"Received an invalid value for argument `{name}`, expected "
+                f"non-empty height and width, got shape {shape}."
+            )
+    return shape
+
+
+def _projection_layer(
+    filters, kernel_size, strides, padding, transpose, weight_norm_, **kwargs
+):
+    """Conv2D or Conv2DTranspose, weight-normalized or not."""
+    if transpose:
+        cls = (
+            weight_norm.WeightNormConv2DTranspose
+            if weight_norm_
+            else keras.layers.Conv2DTranspose
+        )
+    else:
+        cls = weight_norm.WeightNormConv2D if weight_norm_ else keras.layers.Conv2D
+    return cls(filters, kernel_size, strides=strides, padding=padding, **kwargs)
+
+
+def _projected_size(size, kernel, stride, padding, transpose):
+    """Output length of Conv2D/Conv2DTranspose along one axis (None stays)."""
+    if size is None:
+        return None
+    if transpose:
+        return size * stride + (max(kernel - stride, 0) if padding == "valid" else 0)
+    if padding == "same":
+        return -(-size // stride)
+    return (size - kernel) // stride + 1
+
+
+def _check_projection_fits(shape, kernel_size, strides, padding, transpose, name):
+    """A strided 'valid' convolution must find room for at least one output."""
+    if transpose or padding != "valid":
+        return
+    for size, k, axis in zip(shape[1:3], kernel_size, ("height", "width")):
+        if size is not None and size < k:
+            raise ValueError(
+                f"Received an invalid value for argument `{name}`: its {axis} "
+                f"{size} is smaller than kernel_size {k} with padding='valid', "
+                f"so the project-in convolution has no output. Got shape {shape}."
+            )
+
+
+def _use_xla(jit_compile):
+    """Resolves jit_compile='auto' for the sweep: XLA when a GPU is visible.
+
+    On GPUs XLA fuses the gate arithmetic of a row into one kernel instead
+    of a dozen launches. On CPUs oneDNN's matmul outside XLA is faster than
+    XLA's and the plain graph measured faster, forward and backward
+    (bench/spatial_dependency_bench.py --jit_compile=true). The sweep takes
+    tensors, not variables, so an XLA sweep also works under
+    MirroredStrategy.
+    """
+    if jit_compile == "auto":
+        return bool(tf.config.list_logical_devices("GPU"))
+    return bool(jit_compile)
+
+
+# One traced function per (shapes, direction, dtype), shared by all layers.
+# Shapes are not relaxed: the gate split needs the static feature size.
+_sweep_graph = tf.function(correction_lib.correction_sweep, autograph=False)
+_sweep_xla = tf.function(
+    correction_lib.correction_sweep, jit_compile=True, autograph=False
+)
+
+
+class _CorrectionSweep(keras.layers.Layer):
+    """The weights of one sweep, in GRU-cell layout (see SpatialDependency)."""
+
+    def __init__(
+        self,
+        direction,
+        num_features,
+        kernel_initializer,
+        recurrent_initializer,
+        bias_initializer,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.direction = direction
+        self.axis, self.reverse = DIRECTIONS[direction]
+        self.num_features = num_features
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+
+    def build(self, input_shape=None):
+        f = self.num_features
+        self.kernel = self.add_weight(
+            name="kernel", shape=(3 * f, 3 * f), initializer=self.kernel_initializer
+        )
+        self.recurrent_kernel = self.add_weight(
+            name="recurrent_kernel",
+            shape=(f, 3 * f),
+            initializer=self.recurrent_initializer,
+        )
+        self.input_bias = self.add_weight(
+            name="input_bias", shape=(3 * f,), initializer=self.bias_initializer
+        )
+        self.recurrent_bias = self.add_weight(
+            name="recurrent_bias", shape=(3 * f,), initializer=self.bias_initializer
+        )
+
+    def correct(self, features, matmul_dtype, jit_compile):
+        """One sweep over sweep-major features [steps, batch, length, F].
+
+        `features` carry the state dtype (float32, or float64 under a float64
+        policy); the matmuls run in `matmul_dtype`.
+        """
+        state_dtype = features.dtype
+        # I.U + c for every row at once, the part of the cell that does not
+        # depend on the previous row: one [steps * batch * length, F] matmul.
+        shape = ops.shape(features)
+        flat = ops.reshape(ops.cast(features, matmul_dtype), (-1, self.num_features))
+        input_gates = ops.matmul(flat, ops.cast(self.recurrent_kernel, matmul_dtype))
+        input_gates = ops.reshape(
+            ops.cast(input_gates, state_dtype)
+            + ops.cast(self.recurrent_bias, state_dtype),
+            (*shape[:-1], 3 * self.num_features),
+        )  # [steps, batch, length, 3F]
+        sweep = _sweep_xla if _use_xla(jit_compile) else _sweep_graph
+        return sweep(
+            features,
+            input_gates,
+            ops.cast(self.kernel, matmul_dtype),
+            ops.cast(self.input_bias, state_dtype),
+            reverse=self.reverse,
+            matmul_dtype=tf.as_dtype(matmul_dtype),
+        )
+
+
+@keras.saving.register_keras_serializable(package="sdn_tf")
+class SpatialDependency(keras.layers.Layer):
+    """Spatial dependency layer (SDN), a drop-in for Conv2D/Conv2DTranspose.
+
+    Computes, on NHWC input X (Miladinovic et al. 2021, section 2):
+
+      1. Project-in: I = tanh(conv(X)), a Conv2D (or a Conv2DTranspose when
+         `transpose=True`) with `kernel_size`, `strides`, `padding` and
+         `num_features` output channels.
+      2. Correction: one sweep per entry of `directions`, in order. A sweep
+         visits the rows (or columns) one after another and corrects each
+         feature vector from its 3 neighbours in the previous, already
+         corrected row with a GRU cell (Algorithm 1):
+             nb = concat(P[j-1], P[j], P[j+1])
+             r  = sigmoid(nb.W_r + b_r + I.U_r + c_r)
+             z  = sigmoid(nb.W_z + b_z + I.U_z + c_z)
+             n  = tanh(nb.W_n + b_n + r * (I.U_n + c_n))
+             I' = z * I + (1 - z) * n
+         Borders are zero padded and the first row is corrected too, from
+         zero neighbours. "down" sweeps top to bottom, "up" bottom to top,
+         "right" left to right and "left" right to left; for "right"/"left"
+         the neighbours are rows i-1, i, i+1 of the previous column.
+      3. Project-out: X' = conv1x1(I') with `filters` output channels,
+         followed by `activation` if one is given.
+
+    Weights of sweep k (`layer.corrections[k]`) are stored in GRU-cell layout,
+    so weights of a GRU-cell based implementation load directly:
+      kernel           [3F, 3F]  W: rows are the neighbours (P[j-1], P[j],
+                                 P[j+1]), columns the gates (r, z, n);
+      recurrent_kernel [F, 3F]   U, gate order (r, z, n);
+      input_bias       [3F]      b;
+      recurrent_bias   [3F]      c.
+    From PyTorch's `GRUCell(3F, F)` (the reference implementation): kernel =
+    weight_ih.T, recurrent_kernel = weight_hh.T, input_bias = bias_ih,
+    recurrent_bias = bias_hh. From Keras' `GRUCell(F, reset_after=True)`
+    reorder its gate blocks (z, r, h) to (r, z, n).
+
+    Dtypes: under a mixed-precision policy the convolutions and the two
+    matmuls of every sweep take float16/bfloat16 operands, while the gates,
+    the carried row and the per-row state between sweeps stay in float32
+    (a long sweep would otherwise accumulate rounding in the half-precision
+    state). The output has the compute dtype of the policy.
+
+    Args:
+      filters: positive int, output channels.
+      num_features: positive int F, channels of the corrected representation.
+      directions: sequence of "down", "up", "right", "left" (a sweep each, in
+        order). Defaults to ("down", "right").
+      kernel_size: int or pair, project-in kernel. Defaults to 1.
+      strides: int or pair, project-in strides. Defaults to 1.
+      padding: "same" or "valid", project-in padding. Defaults to "same".
+      transpose: bool, project-in with a Conv2DTranspose (upsampling).
+        Defaults to False.
+      activation: activation applied to the output. Defaults to None.
+      weight_norm: bool, weight-normalize the project-in and project-out
+        convolutions (Salimans & Kingma 2016). Defaults to False.
+      kernel_initializer: initializer of the convolution kernels and of the
+        neighbour kernels W. Defaults to "glorot_uniform".
+      recurrent_initializer: initializer of the kernels U. Defaults to
+        "orthogonal".
+      bias_initializer: initializer of all biases. Defaults to "zeros".
+      jit_compile: True, False or "auto": compile the sweeps with XLA. "auto"
+        uses XLA when a GPU is visible (on CPUs the plain graph is faster).
+        Independent of `model.compile(jit_compile=...)`, which compiles the
+        whole step. Defaults to "auto".
+      **kwargs: base Layer arguments (name, dtype, trainable, ...).
+
+    Input shape:
+      4D tensor `(batch, height, width, channels)`; height and width may be
+      None until call time, channels must be known.
+
+    Output shape:
+      4D tensor `(batch, new_height, new_width, filters)`, the spatial size
+      that Conv2D (or Conv2DTranspose) with the same kernel_size, strides and
+      padding gives.
+
+    Raises:
+      ValueError: on an invalid argument, on an input of rank other than 4 or
+        with unknown channels, on a 'valid' projection larger than the input,
+        and on `transpose=True` with strides larger than kernel_size (which
+        would leave output pixels that no input reaches).
+
+    Example:
+
+    >>> x = np.zeros((2, 8, 8, 32), "float32")
+    >>> layer = SpatialDependency(64, 128, kernel_size=4, strides=2,
+    ...                           transpose=True)
+    >>> layer(x).shape
+    TensorShape([2, 16, 16, 64])
+    """
+
+    def __init__(
+        self,
+        filters,
+        num_features,
+        directions=("down", "right"),
+        kernel_size=1,
+        strides=1,
+        padding="same",
+        transpose=False,
+        activation=None,
+        weight_norm=False,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        jit_compile="auto",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = _positive_int(filters, "filters")
+        self.num_features = _positive_int(num_features, "num_features")
+        self.directions = _validate_directions(directions)
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.strides = _pair(strides, "strides")
+        self.padding = _validate_padding(padding)
+        self.transpose = bool(transpose)
+        if self.transpose and any(
+            s > k for s, k in zip(self.strides, self.kernel_size)
+        ):
+            raise ValueError(
+                "Received an invalid value for argument `strides`: with "
+                f"transpose=True, strides {self.strides} larger than kernel_size "
+                f"{self.kernel_size} leave output pixels that no input reaches, "
+                "so the input cannot be upsampled as asked. Use kernel_size >= "
+                "strides."
+            )
+        self.activation = keras.activations.get(activation)
+        self.weight_norm = bool(weight_norm)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.jit_compile = _validate_jit_compile(jit_compile)
+
+    def build(self, input_shape):
+        input_shape = _validate_image_shape(input_shape, "inputs")
+        _check_projection_fits(
+            input_shape,
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.transpose,
+            "inputs",
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: input_shape[-1]})
+        init = dict(
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+        )
+        self.project_in = _projection_layer(
+            self.num_features,
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.transpose,
+            self.weight_norm,
+            activation="tanh",
+            name="project_in",
+            **init,
+        )
+        self.project_in.build(input_shape)
+        self.corrections = [
+            _CorrectionSweep(
+                direction,
+                self.num_features,
+                kernel_initializer=self.kernel_initializer,
+                recurrent_initializer=self.recurrent_initializer,
+                bias_initializer=self.bias_initializer,
+                name=f"correction_{index}_{direction}",
+                dtype=self.dtype_policy,
+            )
+            for index, direction in enumerate(self.directions)
+        ]
+        for correction in self.corrections:
+            correction.build()
+        self.project_out = _projection_layer(
+            self.filters,
+            1,
+            1,
+            "same",
+            False,
+            self.weight_norm,
+            name="project_out",
+            **init,
+        )
+        self.project_out.build(self.project_in.compute_output_shape(input_shape))
+
+    def call(self, inputs):
+        _check_projection_fits(
+            tuple(inputs.shape),
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.transpose,
+            "inputs",
+        )
+        # Stage 1: project-in (tanh included), then the state dtype.
+        features = ops.cast(self.project_in(inputs), self._state_dtype)  # [B,H,W,F]
+        # Stage 2: the sweeps, each in its sweep-major layout; consecutive
+        # sweeps along the same axis share it, so only axis changes transpose.
+        layout = None
+        for correction in self.corrections:
+            features = _relayout(features, layout, correction.axis)
+            features = correction.correct(
+                features, self.compute_dtype, self.jit_compile
+            )
+            layout = correction.axis
+        features = _relayout(features, layout, None)  # [B, H, W, F]
+        # Stage 3: project-out.
+        outputs = self.project_out(ops.cast(features, self.compute_dtype))
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    @property
+    def _state_dtype(self):
+        """Dtype of the carried rows: float32, or float64 under a float64 policy."""
+        return "float64" if self.compute_dtype == "float64" else "float32"
+
+    def compute_output_shape(self, input_shape):
+        input_shape = _validate_image_shape(input_shape, "input_shape")
+        spatial = [
+            _projected_size(size, k, s, self.padding, self.transpose)
+            for size, k, s in zip(input_shape[1:3], self.kernel_size, self.strides)
+        ]
+        return (input_shape[0], *spatial, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            num_features=self.num_features,
+            directions=list(self.directions),
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            transpose=self.transpose,
+            activation=keras.activations.serialize(self.activation),
+            weight_norm=self.weight_norm,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            recurrent_initializer=keras.initializers.serialize(
+                self.recurrent_initializer
+            ),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            jit_compile=self.jit_compile,
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="sdn_tf")
+class ResSpatialDependency(keras.layers.Layer):
+    """Residual spatial dependency layer (ResSDN, Figure 3 of the paper).
+
+    A gated residual around a SpatialDependency layer, used on the top-down
+    path of the SDN-VAE:
+
+      [s, g] = SpatialDependency(2 * filters, ...)(x)     split on channels
+      c      = conv(x)                                    same kernel/strides
+      output = sigmoid(g) * c + (1 - sigmoid(g)) * s
+
+    where `conv` is a Conv2D, or a Conv2DTranspose when `transpose=True`, with
+    `filters` channels and the same kernel_size, strides and padding as the
+    project-in stage, so both branches have the same shape.
+
+    Args:
+      filters, num_features, directions, kernel_size, strides, padding,
+      transpose, weight_norm, kernel_initializer, recurrent_initializer,
+      bias_initializer, jit_compile: as `SpatialDependency` (weight_norm also
+        applies to the convolutional branch).
+      activation: activation applied to the gated output. Defaults to None.
+      **kwargs: base Layer arguments.
+
+    Input shape:
+      4D tensor `(batch, height, width, channels)`.
+
+    Output shape:
+      4D tensor `(batch, new_height, new_width, filters)`, as SpatialDependency.
+
+    Raises:
+      ValueError: as `SpatialDependency`.
+
+    Example:
+
+    >>> x = np.zeros((2, 8, 6, 16), "float32")
+    >>> ResSpatialDependency(32, 64, kernel_size=3)(x).shape
+    TensorShape([2, 8, 6, 32])
+    """
+
+    def __init__(
+        self,
+        filters,
+        num_features,
+        directions=("down", "right"),
+        kernel_size=1,
+        strides=1,
+        padding="same",
+        transpose=False,
+        activation=None,
+        weight_norm=False,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        jit_compile="auto",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = _positive_int(filters, "filters")
+        # The inner layer validates every shared argument.
+        self._inner_kwargs = dict(
+            num_features=num_features,
+            directions=directions,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            transpose=transpose,
+            weight_norm=weight_norm,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            jit_compile=jit_compile,
+        )
+        self.spatial = SpatialDependency(
+            2 * self.filters,
+            **self._inner_kwargs,
+            name="spatial",
+            dtype=self.dtype_policy,
+        )
+        self.activation = keras.activations.get(activation)
+        s = self.spatial
+        self.conv = _projection_layer(
+            self.filters,
+            s.kernel_size,
+            s.strides,
+            s.padding,
+            s.transpose,
+            s.weight_norm,
+            kernel_initializer=s.kernel_initializer,
+            bias_initializer=s.bias_initializer,
+            name="conv",
+            dtype=self.dtype_policy,
+        )
+
+    def build(self, input_shape):
+        input_shape = _validate_image_shape(input_shape, "inputs")
+        self.spatial.build(input_shape)
+        self.conv.build(input_shape)
+        self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: input_shape[-1]})
+
+    def call(self, inputs):
+        spatial, gate = ops.split(self.spatial(inputs), 2, axis=-1)
+        gate = ops.sigmoid(gate)
+        outputs = gate * self.conv(inputs) + (1.0 - gate) * spatial
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        shape = self.spatial.compute_output_shape(input_shape)
+        return shape[:-1] + (self.filters,)
+
+    def get_config(self):
+        config = super().get_config()
+        inner = self.spatial.get_config()
+        for key in self._inner_kwargs:
+            config[key] = inner[key]
+        config.update(
+            filters=self.filters,
+            activation=keras.activations.serialize(self.activation),
+        )
+        return config

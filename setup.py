@@ -1,0 +1,42 @@
+"""Installs sdn_tf (the reusable layers, distributions, data and metrics), the
+paper models (`models`) and the training commands (`train`)."""
+
+import setuptools
+
+INSTALL_REQUIRES = [
+    "tensorflow>=2.19,<2.22",
+    "tensorflow-probability[tf]>=0.25,<0.26",
+    "tensorflow-datasets>=4.9.8,<4.10",
+    "keras>=3.10,<3.16",
+    "numpy>=1.26,<2.5",
+    "absl-py>=2.1,<3",
+    # Ground-truth metrics (scikit-learn), offline photo patches (its sample
+    # images) and PNG figures (Pillow).
+    "scikit-learn>=1.4,<2",
+    "pillow>=10,<14",
+]
+
+setuptools.setup(
+    name="sdn_tf",
+    version="0.1.0",
+    description=(
+        "Spatial Dependency Networks in TensorFlow/Keras: SDN layers, "
+        "Spatial Broadcast decoder, SDN-VAE and beta-VAE."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=setuptools.find_packages(
+        include=["sdn_tf", "sdn_tf.*", "models", "models.*", "train", "train.*"]
+    ),
+    python_requires=">=3.10,<3.13",
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "ruff>=0.6"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "License :: OSI Approved :: Apache Software License",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+    license="Apache-2.0",
+)

@@ -1,0 +1,129 @@
+"""Plain NumPy references the tests compare the TensorFlow code against.
+
+Written from the equations, with explicit loops, and sharing no code with
+the library.
+"""
+
+import math
+
+import numpy as np
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _same_padding(size_in, size_out, kernel, stride):
+    """TensorFlow's SAME padding (before, after) for a forward convolution."""
+    total = max((size_out - 1) * stride + kernel - size_in, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, kernel, bias, strides=(1, 1), padding="same"):
+    """Cross-correlation as tf.nn.conv2d: x [B,H,W,C], kernel [kh,kw,C,F]."""
+    b, h, w, _ = x.shape
+    kh, kw, _, f = kernel.shape
+    sh, sw = strides
+    if padding == "same":
+        oh, ow = math.ceil(h / sh), math.ceil(w / sw)
+        (top, bottom), (left, right) = (
+            _same_padding(h, oh, kh, sh),
+            _same_padding(w, ow, kw, sw),
+        )
+    else:
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        top = bottom = left = right = 0
+    xp = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)])
+    out = np.zeros((b, oh, ow, f), dtype=np.float64)
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, i * sh : i * sh + kh, j * sw : j * sw + kw, :]
+            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
+    return out + bias
+
+
+def conv2d_transpose(x, kernel, bias, strides=(1, 1), padding="same"):
+    """As Keras Conv2DTranspose: x [B,H,W,C], kernel [kh,kw,F,C].
+
+    Every input pixel scatters kernel[a, c] @ x[i, j] to output position
+    (i*s + a - pad, j*s + c - pad), the pad being the one the forward
+    convolution from the output size back to the input size would use.
+    """
+    b, h, w, _ = x.shape
+    kh, kw, f, _ = kernel.shape
+    sh, sw = strides
+    if padding == "same":
+        oh, ow = h * sh, w * sw
+        top = _same_padding(oh, h, kh, sh)[0]
+        left = _same_padding(ow, w, kw, sw)[0]
+    else:
+        oh, ow = h * sh + max(kh - sh, 0), w * sw + max(kw - sw, 0)
+        top = left = 0
+    out = np.zeros((b, oh, ow, f), dtype=np.float64)
+    for i in range(h):
+        for j in range(w):
+            for a in range(kh):
+                for c in range(kw):
+                    oi, oj = i * sh + a - top, j * sw + c - left
+                    if 0 <= oi < oh and 0 <= oj < ow:
+                        out[:, oi, oj, :] += x[:, i, j, :] @ kernel[a, c].T
+    return out + bias
+
+
+def correction_sweep(
+    features, kernel, recurrent_kernel, input_bias, recurrent_bias, direction
+):
+    """One sweep of Algorithm 1 on [B, H, W, F] features, row by row.
+
+    For "right"/"left" the columns play the role of rows; for "up"/"left"
+    the sweep starts at the far end. Neighbours are always taken in
+    increasing coordinate order (j-1, j, j+1).
+    """
+    f = features.shape[-1]
+    x = features.transpose(0, 2, 1, 3) if direction in ("right", "left") else features
+    order = range(x.shape[1])
+    if direction in ("up", "left"):
+        order = reversed(order)
+    out = x.copy()
+    previous = np.zeros_like(x[:, 0])  # [B, length, F]
+    length = x.shape[2]
+    for i in order:
+        for j in range(length):
+            left = previous[:, j - 1] if j > 0 else np.zeros_like(previous[:, j])
+            right = (
+                previous[:, j + 1] if j < length - 1 else np.zeros_like(previous[:, j])
+            )
+            nb = np.concatenate([left, previous[:, j], right], axis=-1)
+            gx = nb @ kernel + input_bias
+            gh = x[:, i, j] @ recurrent_kernel + recurrent_bias
+            r = sigmoid(gx[:, :f] + gh[:, :f])
+            z = sigmoid(gx[:, f : 2 * f] + gh[:, f : 2 * f])
+            n = np.tanh(gx[:, 2 * f :] + r * gh[:, 2 * f :])
+            out[:, i, j] = z * x[:, i, j] + (1 - z) * n
+        previous = out[:, i]
+    return out.transpose(0, 2, 1, 3) if direction in ("right", "left") else out
+
+
+def spatial_dependency(x, layer):
+    """The whole SpatialDependency layer from its weights, in NumPy."""
+    w = lambda v: np.asarray(v, dtype=np.float64)  # noqa: E731
+    conv = conv2d_transpose if layer.transpose else conv2d
+    features = np.tanh(
+        conv(
+            w(x),
+            w(layer.project_in.kernel),
+            w(layer.project_in.bias),
+            layer.strides,
+            layer.padding,
+        )
+    )
+    for c in layer.corrections:
+        features = correction_sweep(
+            features,
+            w(c.kernel),
+            w(c.recurrent_kernel),
+            w(c.input_bias),
+            w(c.recurrent_bias),
+            c.direction,
+        )
+    return conv2d(features, w(layer.project_out.kernel), w(layer.project_out.bias))

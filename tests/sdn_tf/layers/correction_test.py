@@ -1,0 +1,102 @@
+"""Tests of the correction sweep as a function: values, adjoints, gradients."""
+
+import numpy as np
+import numpy_reference
+import pytest
+import tensorflow as tf
+
+from sdn_tf.layers import correction
+
+
+def _sweep_inputs(steps=5, batch=2, length=4, f=3, dtype="float64", seed=0):
+    rng = np.random.default_rng(seed)
+    features = np.tanh(rng.normal(size=(steps, batch, length, f))).astype(dtype)
+    recurrent_kernel = rng.normal(scale=0.5, size=(f, 3 * f)).astype(dtype)
+    recurrent_bias = rng.normal(scale=0.5, size=(3 * f,)).astype(dtype)
+    kernel = rng.normal(scale=0.5, size=(3 * f, 3 * f)).astype(dtype)
+    bias = rng.normal(scale=0.5, size=(3 * f,)).astype(dtype)
+    return features, kernel, bias, recurrent_kernel, recurrent_bias
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_sweep_matches_numpy(reverse):
+    features, kernel, bias, u, c = _sweep_inputs()
+    input_gates = features @ u + c
+    out = correction.correction_sweep(
+        features, input_gates, kernel, bias, reverse=reverse
+    )
+    # The NumPy reference takes [B, H, W, F] with "down"/"up" along H.
+    image = features.transpose(1, 0, 2, 3)
+    expected = numpy_reference.correction_sweep(
+        image, kernel, u, bias, c, "up" if reverse else "down"
+    )
+    np.testing.assert_allclose(
+        np.asarray(out), expected.transpose(1, 0, 2, 3), atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_hand_written_gradient_matches_finite_differences(reverse):
+    features, kernel, bias, u, c = _sweep_inputs(steps=4, length=3, f=2)
+    input_gates = features @ u + c
+    inputs = [tf.constant(v) for v in (features, input_gates, kernel, bias)]
+    weights = tf.constant(np.random.default_rng(1).normal(size=features.shape))
+
+    def loss(features, input_gates, kernel, bias):
+        out = correction.correction_sweep(
+            features, input_gates, kernel, bias, reverse=reverse
+        )
+        return tf.reduce_sum(out * weights)
+
+    theoretical, numerical = tf.test.compute_gradient(loss, inputs, delta=1e-6)
+    for t, n in zip(theoretical, numerical):
+        np.testing.assert_allclose(t, n, atol=1e-8)
+
+
+def test_gradient_of_a_single_row_sweep_and_of_length_one_rows():
+    for shape in [(1, 2, 5, 3), (4, 2, 1, 3)]:
+        features, kernel, bias, u, c = _sweep_inputs(*shape)
+        inputs = [tf.constant(v) for v in (features, features @ u + c, kernel, bias)]
+        theoretical, numerical = tf.test.compute_gradient(
+            lambda *a: tf.reduce_sum(tf.sin(correction.correction_sweep(*a))),
+            inputs,
+            delta=1e-6,
+        )
+        for t, n in zip(theoretical, numerical):
+            np.testing.assert_allclose(t, n, atol=1e-8)
+
+
+def test_neighbours_transpose_product_is_the_adjoint():
+    rng = np.random.default_rng(0)
+    rows = tf.constant(rng.normal(size=(3, 5, 4)))
+    grads = tf.constant(rng.normal(size=(3, 5, 12)))
+    kernel = tf.constant(rng.normal(size=(12, 12)))
+    forward = tf.einsum("blk,kg->blg", correction.neighbours(rows), kernel)
+    lhs = tf.reduce_sum(forward * grads)
+    rhs = tf.reduce_sum(rows * correction.neighbours_transpose_product(grads, kernel))
+    np.testing.assert_allclose(lhs.numpy(), rhs.numpy(), rtol=1e-12)
+
+
+def test_neighbours_kernel_grad_is_the_sum_of_outer_products():
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(2, 3, 5, 4))
+    grads = rng.normal(size=(2, 3, 5, 12))
+    padded = np.pad(rows, [(0, 0), (0, 0), (1, 1), (0, 0)])
+    nb = np.concatenate(
+        [padded[..., :-2, :], padded[..., 1:-1, :], padded[..., 2:, :]], -1
+    )
+    expected = np.einsum("abli,ablj->ij", nb, grads)
+    out = correction.neighbours_kernel_grad(tf.constant(rows), tf.constant(grads))
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10)
+
+
+def test_half_precision_matmuls_keep_a_float32_state():
+    features, kernel, bias, u, c = _sweep_inputs(steps=24, f=8, dtype="float32")
+    gates = features @ u + c
+    full = correction.correction_sweep(features, gates, kernel, bias)
+    for dtype, tol in [("float16", 1e-2), ("bfloat16", 6e-2)]:
+        half = correction.correction_sweep(
+            features, gates, kernel, bias, matmul_dtype=dtype
+        )
+        assert half.dtype == tf.float32
+        np.testing.assert_allclose(half.numpy(), full.numpy(), atol=tol)
