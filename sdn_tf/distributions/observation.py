@@ -1,0 +1,239 @@
+"""Observation models p(x | z): from a decoder's output to a distribution.
+
+One small, uniform interface over the four models the papers use, chosen by
+name: "bernoulli" and "gaussian" (fixed variance) as in the Spatial
+Broadcast paper (appendix A), "logistic" (one discretized logistic per
+value, learnable log-scale) as in the SDN paper's beta-VAE, and
+"logistic_mixture" (PixelCNN++) as in the SDN-VAE.
+
+Images everywhere in sdn_tf are on the [-1, 1] grid of `quantization`. Each
+model maps them to its own support with `targets` and back with `images`:
+the logistic models live on [-1, 1]; Bernoulli and Gaussian on pixel
+intensities in [0, 1], the setting of the Spatial Broadcast paper (its
+suggested Gaussian variance of 0.3 refers to that scale).
+
+    model = observation.get("logistic_mixture", num_channels=3, num_components=5)
+    params = decoder(z)                          # [B, H, W, model.num_params]
+    p = model.distribution(params)               # event shape [H, W, 3]
+    nll = -p.log_prob(model.targets(images))     # [B], nats
+    recon = model.reconstruct(params)            # [B, H, W, 3] in [-1, 1]
+"""
+
+import math
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from sdn_tf.distributions import quantization
+from sdn_tf.distributions.discretized_logistic import (
+    DiscretizedLogistic,
+    DiscretizedLogisticMixture,
+)
+
+tfd = tfp.distributions
+
+NAMES = ("bernoulli", "gaussian", "logistic", "logistic_mixture")
+
+
+class ObservationModel:
+    """Base: how decoder outputs ("params") become p(x | z) over images.
+
+    Attributes:
+      name: the model's name in NAMES.
+      num_channels: C, channels of the images.
+      num_params: channels the decoder must output per pixel.
+      learnable_scale: True when `distribution` needs a `log_scale` that the
+        model owns as a variable (the "logistic" model).
+    """
+
+    name = None
+    learnable_scale = False
+
+    def __init__(self, num_channels):
+        if (
+            isinstance(num_channels, bool)
+            or not isinstance(num_channels, int)
+            or num_channels < 1
+        ):
+            raise ValueError(
+                "Received an invalid value for argument `num_channels`, expected "
+                f"a positive integer, got {num_channels!r}."
+            )
+        self.num_channels = num_channels
+
+    @property
+    def num_params(self):
+        return self.num_channels
+
+    def distribution(self, params, log_scale=None):
+        """tfd.Distribution with event shape [H, W, C] over `targets(images)`."""
+        raise NotImplementedError
+
+    def targets(self, images):
+        """Images on the [-1, 1] grid -> values in this model's support."""
+        return tf.cast(images, tf.float32)
+
+    def images(self, values):
+        """Values in this model's support -> images in [-1, 1]."""
+        return tf.cast(values, tf.float32)
+
+    def reconstruct(self, params, log_scale=None):
+        """The image a decoder output stands for, in [-1, 1]: the mode (for
+        Bernoulli and Gaussian the mean, clipped to the pixel range, since
+        their mode is binary or unbounded)."""
+        return self.images(self.distribution(params, log_scale).mode())
+
+    def _check_params(self, params):
+        params = tf.convert_to_tensor(params)
+        if params.shape.rank is not None and params.shape.rank < 3:
+            raise ValueError(
+                f"Received an invalid value for argument `params` of the {self.name!r} "
+                f"observation model, expected [..., H, W, {self.num_params}], got "
+                f"shape {params.shape}."
+            )
+        if params.shape[-1] is not None and params.shape[-1] != self.num_params:
+            raise ValueError(
+                f"Received an invalid value for argument `params` of the {self.name!r} "
+                f"observation model, expected {self.num_params} channels, got "
+                f"{params.shape[-1]} (shape {params.shape})."
+            )
+        return tf.cast(params, tf.float32)
+
+
+class _UnitIntervalModel(ObservationModel):
+    """Models over pixel intensities in [0, 1] (the Spatial Broadcast setting)."""
+
+    def targets(self, images):
+        return (tf.cast(images, tf.float32) + 1.0) * 0.5
+
+    def images(self, values):
+        return tf.cast(values, tf.float32) * 2.0 - 1.0
+
+    def reconstruct(self, params, log_scale=None):
+        mean = self.distribution(params, log_scale).mean()
+        return self.images(tf.clip_by_value(mean, 0.0, 1.0))
+
+
+class Bernoulli(_UnitIntervalModel):
+    """Bernoulli per value, parameterized by logits; intensities in [0, 1]
+    serve as soft targets (binary cross-entropy), as in the Spatial
+    Broadcast paper."""
+
+    name = "bernoulli"
+
+    def distribution(self, params, log_scale=None):
+        logits = self._check_params(params)
+        return tfd.Independent(
+            tfd.Bernoulli(logits=logits, dtype=tf.float32), reinterpreted_batch_ndims=3
+        )
+
+
+class Gaussian(_UnitIntervalModel):
+    """Normal per value with mean = decoder output and a fixed variance
+    (0.3 on [0, 1] intensities, the Spatial Broadcast paper's suggestion)."""
+
+    name = "gaussian"
+
+    def __init__(self, num_channels, variance=0.3):
+        super().__init__(num_channels)
+        if not variance > 0:
+            raise ValueError(
+                "Received an invalid value for argument `variance`, expected a "
+                f"positive number, got {variance!r}."
+            )
+        self.variance = float(variance)
+
+    def distribution(self, params, log_scale=None):
+        loc = self._check_params(params)
+        return tfd.Independent(
+            tfd.Normal(loc, math.sqrt(self.variance)), reinterpreted_batch_ndims=3
+        )
+
+
+class Logistic(ObservationModel):
+    """One discretized logistic per value on the [-1, 1] grid; the log-scale
+    is a variable of the model (pass it to `distribution`)."""
+
+    name = "logistic"
+    learnable_scale = True
+
+    def __init__(self, num_channels, num_bits=8, initial_log_scale=0.0):
+        super().__init__(num_channels)
+        self.num_bits = quantization._check_num_bits(num_bits)
+        self.initial_log_scale = float(initial_log_scale)
+
+    def distribution(self, params, log_scale=None):
+        if log_scale is None:
+            raise ValueError(
+                "Received an invalid value for argument `log_scale` of the "
+                "'logistic' observation model, expected the model's log-scale "
+                "tensor or variable, got None."
+            )
+        return DiscretizedLogistic(
+            self._check_params(params), log_scale, num_bits=self.num_bits
+        )
+
+
+class LogisticMixture(ObservationModel):
+    """PixelCNN++'s discretized mixture of logistics on the [-1, 1] grid."""
+
+    name = "logistic_mixture"
+
+    def __init__(self, num_channels, num_components=5, num_bits=8):
+        super().__init__(num_channels)
+        self.num_components = num_components
+        self.num_bits = quantization._check_num_bits(num_bits)
+        # Validates num_components.
+        self.num_params  # noqa: B018
+
+    @property
+    def num_params(self):
+        if (
+            isinstance(self.num_components, bool)
+            or not isinstance(self.num_components, int)
+            or self.num_components < 1
+        ):
+            raise ValueError(
+                "Received an invalid value for argument `num_components`, "
+                f"expected a positive integer, got {self.num_components!r}."
+            )
+        return DiscretizedLogisticMixture.num_params(
+            self.num_components, self.num_channels
+        )
+
+    def distribution(self, params, log_scale=None):
+        return DiscretizedLogisticMixture(
+            self._check_params(params),
+            self.num_components,
+            self.num_channels,
+            self.num_bits,
+        )
+
+
+_MODELS = {cls.name: cls for cls in (Bernoulli, Gaussian, Logistic, LogisticMixture)}
+
+
+def get(name, num_channels, **options):
+    """The observation model called `name`.
+
+    Args:
+      name: one of "bernoulli", "gaussian", "logistic", "logistic_mixture".
+      num_channels: channels of the images.
+      **options: the model's own options: `variance` (gaussian), `num_bits`
+        and `initial_log_scale` (logistic), `num_components` and `num_bits`
+        (logistic_mixture).
+
+    Raises:
+      ValueError: for an unknown name or an option the model does not take.
+    """
+    if name not in _MODELS:
+        raise ValueError(
+            "Received an invalid value for argument `name`, expected one of "
+            f"{NAMES}, got {name!r}."
+        )
+    try:
+        return _MODELS[name](num_channels, **options)
+    except TypeError as error:
+        raise ValueError(
+            f"Received an invalid option for the {name!r} observation model: {error}."
+        ) from None
