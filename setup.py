@@ -7,6 +7,9 @@ INSTALL_REQUIRES = [
     "tensorflow>=2.19,<2.22",
     "tensorflow-probability[tf]>=0.25,<0.26",
     "tensorflow-datasets>=4.9.8,<4.10",
+    # TFDS 4.9 resolves builder code paths with importlib_resources, which
+    # recent etils no longer pulls in.
+    "importlib_resources>=6",
     "keras>=3.10,<3.16",
     "numpy>=1.26,<2.5",
     "absl-py>=2.1,<3",

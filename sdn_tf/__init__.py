@@ -24,6 +24,6 @@ if keras.backend.backend() != "tensorflow":
         "before importing keras."
     )
 
-from sdn_tf import distributions, layers  # noqa: E402,F401
+from sdn_tf import data, distributions, layers  # noqa: E402,F401
 
 __version__ = "0.1.0"
