@@ -13,9 +13,13 @@ INSTALL_REQUIRES = [
     "keras>=3.10,<3.16",
     "numpy>=1.26,<2.5",
     "absl-py>=2.1,<3",
+    # tf.summary writes TensorBoard logs only when TensorBoard is installed,
+    # which TensorFlow 2.21 no longer pulls in.
+    "tensorboard>=2.19,<3",
     # Ground-truth metrics (scikit-learn), offline photo patches (its sample
     # images) and PNG figures (Pillow).
     "scikit-learn>=1.4,<2",
+    "scipy>=1.11,<2",
     "pillow>=10,<14",
 ]
 

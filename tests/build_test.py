@@ -16,6 +16,7 @@ THIRD_PARTY = {
     "numpy": "numpy",
     "PIL": "pillow",
     "pytest": "pytest",
+    "scipy": "scipy",
     "sklearn": "scikit-learn",
     "tensorflow": "tensorflow",
     "tensorflow_datasets": "tensorflow-datasets",
@@ -63,7 +64,7 @@ def _targets():
 
 def _module_file(module, files):
     path = module.replace(".", "/")
-    for candidate in (f"{path}.py", f"{path}/__init__.py", f"tests/{path}.py"):
+    for candidate in (f"{path}.py", f"{path}/__init__.py", f"tests/support/{path}.py"):
         if candidate in files:
             return candidate
     return None

@@ -163,8 +163,10 @@ def _configs():
         configs.append(
             factor_builder.FactorDatasetConfig(
                 name=variant,
-                description=f"{variant}: 10,000 train / 2,000 test circles.",
+                description=f"{variant}: 4,000 train / 1,000 test circles.",
                 dataset_kwargs=dict(variant=variant),
+                num_train=4_000,
+                num_test=1_000,
             )
         )
     for variant in ("xy", "xh", "rg"):
@@ -177,6 +179,8 @@ def _configs():
                         f"({hole}); the held-out region is the `heldout` split."
                     ),
                     dataset_kwargs=dict(variant=variant, hole=hole),
+                    num_train=4_000,
+                    num_test=1_000,
                 )
             )
     for variant in VARIANTS:

@@ -127,7 +127,7 @@ def test_registered_configs_and_laptop_sized_defaults():
     assert isinstance(builder, SdnCircles)
     configs = {c.name: c for c in SdnCircles.BUILDER_CONFIGS}
     for variant in circles.VARIANTS:
-        assert 1_000 <= configs[variant].num_train <= 20_000
+        assert configs[variant].num_train == 4_000
         assert configs[f"{variant}_full"].num_train is None
     for name in ("xy_hole_centre", "xh_hole_corner", "rg_hole_centre"):
         assert name in configs

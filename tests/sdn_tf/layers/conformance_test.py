@@ -16,6 +16,7 @@ import sdn_test_case
 import sdn_tf.layers
 from sdn_tf.layers import (
     ResSpatialDependency,
+    SpatialBroadcast,
     SpatialDependency,
     WeightNormConv2D,
     WeightNormConv2DTranspose,
@@ -31,6 +32,7 @@ LAYERS = {
         dict(filters=3, num_features=4, kernel_size=4, strides=2, transpose=True),
         (2, 3, 4, 2),
     ),
+    SpatialBroadcast: (dict(height=3, width=5), (2, 4)),
     WeightNormConv2D: (dict(filters=3, kernel_size=3, padding="same"), (2, 5, 6, 2)),
     WeightNormConv2DTranspose: (
         dict(filters=3, kernel_size=4, strides=2, padding="same"),

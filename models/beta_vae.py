@@ -1,0 +1,414 @@
+"""The beta-VAE of the SDN paper's disentanglement experiments (section 6,
+appendix A.5) with the decoders it compares and the Spatial Broadcast
+decoder (Watters et al. 2019).
+
+Encoder (Table 8; Table 1 of the Spatial Broadcast paper with 64 channels):
+four 4x4 stride-2 convolutions with ReLU, FC 256 ReLU, FC 2 x latent_dim
+giving the posterior's [loc, log_scale].
+
+Decoders:
+  "deconv"     Table 8: FC 256, FC (H/16 x W/16 x fc_channels), four 4x4
+               stride-2 transposed convolutions (64, 32, 32, then the
+               observation's parameters).
+  "sdn"        Table 9: as "deconv" with the transposed convolution that
+               outputs scale `sdn_scale` replaced by a SpatialDependency layer
+               (sdn_features = 200 features, sdn_directions = ("down",)).
+  "broadcast"  Table 1 of the Spatial Broadcast paper: optional MLP, spatial
+               broadcast at the image size, `broadcast_layers` 4x4 stride-1
+               convolutions with 64 channels, then a 4x4 convolution to the
+               observation's parameters.
+
+Objective: -E_q[log p(x | z)] + beta * KL(q(z | x) || N(0, I)), in nats per
+image; beta is a variable that `BetaAnnealing` raises linearly from 0.
+"""
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+from models import vae
+from sdn_tf.distributions import latent
+from sdn_tf.distributions import observation as observation_models
+from sdn_tf.layers import SpatialBroadcast, SpatialDependency
+
+DECODERS = ("deconv", "sdn", "broadcast")
+OBSERVATIONS = ("bernoulli", "gaussian", "logistic")
+
+
+def _check(condition, name, expected, got):
+    if not condition:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected "
+            f"{expected}, got {got!r}."
+        )
+
+
+@keras.saving.register_keras_serializable(package="sdn_tf")
+class BetaVAE(vae.VariationalModel):
+    """beta-VAE with a deconvolutional, SDN or Spatial Broadcast decoder.
+
+    Args:
+      image_shape: (height, width, channels); height and width divisible by
+        16. Defaults to (64, 64, 3).
+      latent_dim: size of z. Defaults to 10.
+      decoder: "deconv", "sdn" or "broadcast". Defaults to "deconv".
+      observation: "bernoulli", "gaussian" or "logistic" (see
+        `sdn_tf.distributions.observation`). Defaults to "bernoulli".
+      beta: initial value of the KL weight (a non-trainable variable that
+        `BetaAnnealing` sets during training). Defaults to 1.0.
+      encoder_channels: channels of the four encoder convolutions. Defaults
+        to (32, 32, 64, 64) (Table 8); the Spatial Broadcast paper uses 64s.
+      hidden_units: width of the fully connected layers. Defaults to 256.
+      fc_channels: channels of the decoder's first feature map (Table 8:
+        256; the authors' code and disentanglement_lib use 64).
+      decoder_channels: channels of the first three transposed
+        convolutions. Defaults to (64, 32, 32).
+      sdn_scale: output scale of the upsampling replaced by SDN ("sdn").
+        Defaults to 32 (Table 9).
+      sdn_features: SDN features. Defaults to 200.
+      sdn_directions: SDN directions. Defaults to ("down",).
+      broadcast_layers: hidden 4x4 stride-1 convolutions ("broadcast").
+        Defaults to 2 (Table 1).
+      broadcast_channels: their channels. Defaults to 64.
+      broadcast_mlp_layers: fully connected layers before the broadcast.
+        Defaults to 0.
+      num_bits: bits per channel of the data ("logistic"). Defaults to 8.
+      observation_options: extra options of the observation model, e.g.
+        {"variance": 0.3} for "gaussian".
+      **kwargs: keras.Model arguments (name, ...).
+
+    Example:
+
+    >>> model = BetaVAE(image_shape=(32, 32, 1), latent_dim=4, decoder="broadcast")
+    >>> model.encode(np.zeros((2, 32, 32, 1), "float32")).shape
+    TensorShape([2, 4])
+    """
+
+    term_names = ("loss", "reconstruction", "kl", "beta_kl", "elbo")
+
+    def __init__(
+        self,
+        image_shape=(64, 64, 3),
+        latent_dim=10,
+        decoder="deconv",
+        observation="bernoulli",
+        beta=1.0,
+        encoder_channels=(32, 32, 64, 64),
+        hidden_units=256,
+        fc_channels=256,
+        decoder_channels=(64, 32, 32),
+        sdn_scale=32,
+        sdn_features=200,
+        sdn_directions=("down",),
+        broadcast_layers=2,
+        broadcast_channels=64,
+        broadcast_mlp_layers=0,
+        num_bits=8,
+        observation_options=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        image_shape = tuple(image_shape)
+        _check(
+            len(image_shape) == 3
+            and all(isinstance(d, int) and d > 0 for d in image_shape)
+            and image_shape[0] % 16 == 0
+            and image_shape[1] % 16 == 0,
+            "image_shape",
+            "(height, width, channels) with height and width divisible by 16",
+            image_shape,
+        )
+        _check(
+            isinstance(latent_dim, int) and latent_dim > 0,
+            "latent_dim",
+            "a positive integer",
+            latent_dim,
+        )
+        _check(decoder in DECODERS, "decoder", f"one of {DECODERS}", decoder)
+        _check(
+            observation in OBSERVATIONS,
+            "observation",
+            f"one of {OBSERVATIONS}",
+            observation,
+        )
+        _check(
+            len(tuple(encoder_channels)) == 4,
+            "encoder_channels",
+            "four channel counts",
+            encoder_channels,
+        )
+        _check(
+            len(tuple(decoder_channels)) == 3,
+            "decoder_channels",
+            "three channel counts",
+            decoder_channels,
+        )
+        scales = [
+            image_shape[0] // 8,
+            image_shape[0] // 4,
+            image_shape[0] // 2,
+            image_shape[0],
+        ]
+        _check(
+            decoder != "sdn" or sdn_scale in scales,
+            "sdn_scale",
+            f"one of the decoder's output scales {scales}",
+            sdn_scale,
+        )
+        self.image_shape = image_shape
+        self.latent_dim = latent_dim
+        self.decoder_name = decoder
+        self.observation_name = observation
+        self.initial_beta = float(beta)
+        self.encoder_channels = tuple(encoder_channels)
+        self.hidden_units = hidden_units
+        self.fc_channels = fc_channels
+        self.decoder_channels = tuple(decoder_channels)
+        self.sdn_scale = sdn_scale
+        self.sdn_features = sdn_features
+        self.sdn_directions = tuple(sdn_directions)
+        self.broadcast_layers = broadcast_layers
+        self.broadcast_channels = broadcast_channels
+        self.broadcast_mlp_layers = broadcast_mlp_layers
+        self.num_bits = num_bits
+        self.observation_options = dict(observation_options or {})
+        options = dict(self.observation_options)
+        if observation == "logistic":
+            options.setdefault("num_bits", num_bits)
+        self.observation = observation_models.get(
+            observation, image_shape[-1], **options
+        )
+
+        self.beta = self.add_weight(
+            name="beta",
+            shape=(),
+            initializer=keras.initializers.Constant(beta),
+            trainable=False,
+            aggregation="only_first_replica",
+        )
+        if self.observation.learnable_scale:
+            self.log_scale = self.add_weight(
+                name="log_scale",
+                shape=(),
+                initializer=keras.initializers.Constant(
+                    self.observation.initial_log_scale
+                ),
+            )
+        else:
+            self.log_scale = None
+        self.seed_generator = keras.random.SeedGenerator(0, name="sampling_seed")
+        self.encoder = self._build_encoder()
+        self.decoder = self._build_decoder()
+        self.build()
+
+    # Encoder
+    def _build_encoder(self):
+        stack = [keras.Input(self.image_shape)]
+        for i, channels in enumerate(self.encoder_channels):
+            stack.append(
+                layers.Conv2D(
+                    channels, 4, 2, padding="same", activation="relu", name=f"conv_{i}"
+                )
+            )
+        stack += [
+            layers.Flatten(),
+            layers.Dense(self.hidden_units, activation="relu", name="fc"),
+            layers.Dense(2 * self.latent_dim, name="posterior"),
+        ]
+        return keras.Sequential(stack, name="encoder")
+
+    # Decoders
+    def _build_decoder(self):
+        height, width, _ = self.image_shape
+        outputs = self.observation.num_params
+        stack = [keras.Input((self.latent_dim,))]
+        if self.decoder_name == "broadcast":
+            for i in range(self.broadcast_mlp_layers):
+                stack.append(
+                    layers.Dense(self.hidden_units, activation="relu", name=f"mlp_{i}")
+                )
+            stack.append(SpatialBroadcast(height, width, name="broadcast"))
+            for i in range(self.broadcast_layers):
+                stack.append(
+                    layers.Conv2D(
+                        self.broadcast_channels,
+                        4,
+                        padding="same",
+                        activation="relu",
+                        name=f"conv_{i}",
+                    )
+                )
+            stack.append(layers.Conv2D(outputs, 4, padding="same", name="params"))
+            return keras.Sequential(stack, name="decoder")
+        stack += [
+            layers.Dense(self.hidden_units, activation="relu", name="fc"),
+            layers.Dense(
+                (height // 16) * (width // 16) * self.fc_channels,
+                activation="relu",
+                name="fc_map",
+            ),
+            layers.Reshape((height // 16, width // 16, self.fc_channels)),
+        ]
+        channels = list(self.decoder_channels) + [outputs]
+        for i, filters in enumerate(channels):
+            last = i == len(channels) - 1
+            scale = height // 8 * 2**i
+            kwargs = dict(
+                strides=2,
+                padding="same",
+                activation=None if last else "relu",
+                name=f"upconv_{i}",
+            )
+            if self.decoder_name == "sdn" and scale == self.sdn_scale:
+                stack.append(
+                    SpatialDependency(
+                        filters,
+                        self.sdn_features,
+                        directions=self.sdn_directions,
+                        kernel_size=4,
+                        transpose=True,
+                        **{**kwargs, "name": f"sdn_{i}"},
+                    )
+                )
+            else:
+                stack.append(layers.Conv2DTranspose(filters, 4, **kwargs))
+        return keras.Sequential(stack, name="decoder")
+
+    # Probabilistic parts
+    def posterior(self, images):
+        return latent.gaussian_from_params(self.encoder(images))
+
+    def likelihood(self, z):
+        """p(x | z) over the observation's support."""
+        return self.observation.distribution(self.decoder(z), self.log_scale)
+
+    def compute_terms(self, images, training=False):
+        images = ops.cast(images, self.compute_dtype)
+        q = self.posterior(images)
+        loc = q.distribution.loc
+        scale = q.distribution.scale
+        eps = keras.random.normal(ops.shape(loc), seed=self.seed_generator)
+        z = loc + scale * eps  # reparameterized sample, float32
+        p = self.observation.distribution(
+            self.decoder(ops.cast(z, self.compute_dtype)), self.log_scale
+        )
+        reconstruction = -ops.mean(p.log_prob(self.observation.targets(images)))
+        kl = ops.mean(latent.kl_divergence(q, latent.standard_normal(ops.shape(loc))))
+        beta = ops.cast(self.beta, "float32")
+        return {
+            "loss": reconstruction + beta * kl,
+            "reconstruction": reconstruction,
+            "kl": kl,
+            "beta_kl": beta * kl,
+            "elbo": -(reconstruction + kl),
+        }
+
+    # Public API
+    def encode(self, images):
+        """Posterior means [B, latent_dim] (float32)."""
+        return self.posterior(ops.cast(images, self.compute_dtype)).mean()
+
+    def posterior_scale(self, images):
+        """Posterior standard deviations [B, latent_dim] (float32)."""
+        return self.posterior(ops.cast(images, self.compute_dtype)).stddev()
+
+    def decode(self, z):
+        """Images in [-1, 1] that latents stand for: the mode of p(x | z)
+        (the mean for Bernoulli and Gaussian)."""
+        return self.observation.reconstruct(
+            self.decoder(ops.cast(z, self.compute_dtype)), self.log_scale
+        )
+
+    def sample(self, num_samples, temperature=1.0, seed=None):
+        """Decoded draws from the prior N(0, temperature^2 I)."""
+        z = keras.random.normal((num_samples, self.latent_dim), seed=seed) * temperature
+        return self.decode(z)
+
+    def call(self, images, training=False):
+        """Reconstructions: decode(encode(images))."""
+        return self.decode(self.encode(images))
+
+    def serving_endpoints(self):
+        """{name: (function, input signature)} of an exported SavedModel."""
+        height, width, channels = self.image_shape
+        images = tf.TensorSpec(
+            [None, height, width, channels], tf.float32, name="images"
+        )
+        latents = tf.TensorSpec([None, self.latent_dim], tf.float32, name="latents")
+        count = tf.TensorSpec([], tf.int32, name="num_samples")
+        temperature = tf.TensorSpec([], tf.float32, name="temperature")
+
+        def sample(num_samples, temperature):
+            z = tf.random.normal([num_samples, self.latent_dim]) * temperature
+            return self.decode(z)
+
+        return {
+            "encode": (self.encode, [images]),
+            "decode": (self.decode, [latents]),
+            "reconstruct": (lambda x: self.decode(self.encode(x)), [images]),
+            "sample": (sample, [count, temperature]),
+        }
+
+    def build(self, input_shape=None):
+        self.encoder.build((None, *self.image_shape))
+        self.decoder.build((None, self.latent_dim))
+        self.built = True
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=self.image_shape,
+            latent_dim=self.latent_dim,
+            decoder=self.decoder_name,
+            observation=self.observation_name,
+            beta=self.initial_beta,
+            encoder_channels=self.encoder_channels,
+            hidden_units=self.hidden_units,
+            fc_channels=self.fc_channels,
+            decoder_channels=self.decoder_channels,
+            sdn_scale=self.sdn_scale,
+            sdn_features=self.sdn_features,
+            sdn_directions=self.sdn_directions,
+            broadcast_layers=self.broadcast_layers,
+            broadcast_channels=self.broadcast_channels,
+            broadcast_mlp_layers=self.broadcast_mlp_layers,
+            num_bits=self.num_bits,
+            observation_options=self.observation_options,
+        )
+        return config
+
+
+class BetaAnnealing(keras.callbacks.Callback):
+    """Raises the model's beta linearly from 0 to `final_beta` over
+    `anneal_steps` optimizer steps (the SDN paper: over 100k steps), then
+    holds it. Computed from the optimizer's step count, so a resumed run
+    continues the schedule where it stopped.
+
+    Args:
+      final_beta: the value beta reaches.
+      anneal_steps: steps to get there; 0 sets it at once.
+    """
+
+    def __init__(self, final_beta, anneal_steps):
+        super().__init__()
+        _check(final_beta >= 0, "final_beta", "a non-negative number", final_beta)
+        _check(
+            isinstance(anneal_steps, int) and anneal_steps >= 0,
+            "anneal_steps",
+            "a non-negative integer",
+            anneal_steps,
+        )
+        self.final_beta = float(final_beta)
+        self.anneal_steps = anneal_steps
+
+    def value_at(self, step):
+        if self.anneal_steps == 0:
+            return self.final_beta
+        return self.final_beta * min(1.0, float(step) / self.anneal_steps)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        self.model.beta.assign(self.value_at(step))
+
+    def on_train_begin(self, logs=None):
+        self.on_train_batch_begin(0)

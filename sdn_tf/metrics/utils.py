@@ -1,0 +1,43 @@
+"""What the metrics share: representations of ground-truth samples.
+
+A metric sees a model only through `representation_fn`, a function from a
+batch of observations (float32 images on the [-1, 1] grid, as
+`GroundTruthDataset.observations` returns them) to codes [N, D], and a
+ground-truth dataset only through `factor_sizes`, `sample_factors(n, rng)`
+and `observations(factors)`, as in disentanglement_lib.
+"""
+
+import numpy as np
+
+
+def check_positive(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a "
+            f"positive integer, got {value!r}."
+        )
+    return int(value)
+
+
+def represent(ground_truth, representation_fn, factors, batch_size=64):
+    """Codes [N, D] of the observations of `factors` [N, F], in batches."""
+    codes = []
+    for start in range(0, len(factors), batch_size):
+        observations = ground_truth.observations(factors[start : start + batch_size])
+        batch = np.asarray(representation_fn(observations), dtype=np.float64)
+        if batch.ndim != 2 or len(batch) != len(observations):
+            raise ValueError(
+                "Received an invalid value for argument `representation_fn`: it "
+                f"must map {len(observations)} observations to an array "
+                f"[{len(observations)}, D], got shape {batch.shape}."
+            )
+        codes.append(batch)
+    return np.concatenate(codes)
+
+
+def sample_factor_codes(
+    ground_truth, representation_fn, num_points, rng, batch_size=16
+):
+    """num_points random (codes [N, D], factors [N, F]) pairs."""
+    factors = ground_truth.sample_factors(num_points, rng)
+    return represent(ground_truth, representation_fn, factors, batch_size), factors

@@ -1,0 +1,187 @@
+"""Tests of the BetaVAE model and the beta annealing."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import BetaAnnealing, BetaVAE
+from sdn_tf.data import Circles
+from sdn_tf.layers import SpatialBroadcast, SpatialDependency
+
+SMALL = dict(
+    encoder_channels=(8, 8, 8, 8),
+    hidden_units=16,
+    fc_channels=8,
+    decoder_channels=(8, 8, 8),
+    sdn_features=8,
+    sdn_scale=16,
+    broadcast_channels=8,
+)
+
+
+def _images(n=4, size=32, channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.choice(np.linspace(-1, 1, 256), size=(n, size, size, channels)).astype(
+        "float32"
+    )
+
+
+@pytest.mark.parametrize("decoder", ["deconv", "sdn", "broadcast"])
+@pytest.mark.parametrize("observation", ["bernoulli", "gaussian", "logistic"])
+def test_shapes_and_terms_for_every_decoder_and_observation(decoder, observation):
+    model = BetaVAE(
+        image_shape=(32, 32, 3),
+        latent_dim=5,
+        decoder=decoder,
+        observation=observation,
+        beta=3.0,
+        **SMALL,
+    )
+    x = _images()
+    terms = {k: float(v) for k, v in model.compute_terms(x).items()}
+    assert set(terms) == set(BetaVAE.term_names)
+    assert all(np.isfinite(v) for v in terms.values())
+    assert terms["loss"] == pytest.approx(
+        terms["reconstruction"] + 3.0 * terms["kl"], rel=1e-5
+    )
+    assert terms["beta_kl"] == pytest.approx(3.0 * terms["kl"], rel=1e-5)
+    assert terms["elbo"] == pytest.approx(
+        -(terms["reconstruction"] + terms["kl"]), rel=1e-5
+    )
+    assert terms["kl"] >= 0
+    z = model.encode(x)
+    assert z.shape == (4, 5) and z.dtype == tf.float32
+    assert model.decoder(z).shape == (4, 32, 32, model.observation.num_params)
+    decoded = np.asarray(model.decode(z))
+    assert (
+        decoded.shape == (4, 32, 32, 3) and decoded.min() >= -1 and decoded.max() <= 1
+    )
+    assert model.sample(3, seed=1).shape == (3, 32, 32, 3)
+    assert (model.log_scale is not None) == (observation == "logistic")
+
+
+def test_kl_term_is_the_analytic_kl_of_the_encoder():
+    model = BetaVAE(image_shape=(32, 32, 1), latent_dim=6, **SMALL)
+    x = _images(channels=1)
+    loc, log_scale = np.split(np.asarray(model.encoder(x), np.float64), 2, axis=-1)
+    expected = (0.5 * (np.exp(2 * log_scale) + loc**2 - 1) - log_scale).sum(-1).mean()
+    np.testing.assert_allclose(float(model.compute_terms(x)["kl"]), expected, rtol=1e-5)
+
+
+def test_short_fit_on_circles_lowers_the_loss():
+    data = Circles("xy", resolution=8)
+    images = data.observations(data.all_factors())  # 64 circles
+    images = images.reshape(64, 32, 2, 32, 2, 3).mean(axis=(2, 4))  # 32x32
+    keras.utils.set_random_seed(0)
+    model = BetaVAE(
+        image_shape=(32, 32, 3),
+        latent_dim=4,
+        decoder="broadcast",
+        observation="bernoulli",
+        **SMALL,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit(images, batch_size=16, epochs=8, verbose=0).history["loss"]
+    assert history[-1] < 0.9 * history[0], history
+
+
+def test_beta_annealing_reaches_its_final_value_at_the_given_step():
+    model = BetaVAE(image_shape=(32, 32, 1), latent_dim=2, **SMALL)
+    model.compile(optimizer="adam")
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(float(model.beta.numpy()))
+    )
+    annealing = BetaAnnealing(final_beta=2.0, anneal_steps=4)
+    model.fit(
+        _images(12, channels=1),
+        batch_size=2,
+        epochs=1,
+        verbose=0,
+        callbacks=[annealing, record],
+    )
+    np.testing.assert_allclose(seen, [0.0, 0.5, 1.0, 1.5, 2.0, 2.0])
+    assert [annealing.value_at(s) for s in (0, 2, 4, 100)] == [0.0, 1.0, 2.0, 2.0]
+    assert BetaAnnealing(3.0, 0).value_at(0) == 3.0
+
+
+@pytest.mark.parametrize("decoder", ["deconv", "sdn", "broadcast"])
+def test_keras_round_trip_keeps_encode_and_decode(decoder, tmp_path):
+    model = BetaVAE(
+        image_shape=(32, 32, 3),
+        latent_dim=3,
+        decoder=decoder,
+        observation="logistic",
+        **SMALL,
+    )
+    model.compile(optimizer="adam")
+    x = _images()
+    model.fit(x, batch_size=4, epochs=1, verbose=0)
+    z = np.asarray(model.encode(x))
+    decoded = np.asarray(model.decode(z))
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert isinstance(restored, BetaVAE) and restored.get_config() == model.get_config()
+    np.testing.assert_allclose(np.asarray(restored.encode(x)), z, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(restored.decode(z)), decoded, atol=1e-6)
+    np.testing.assert_allclose(
+        float(restored.log_scale.numpy()), float(model.log_scale.numpy())
+    )
+
+
+def test_sdn_decoder_follows_table_9():
+    model = BetaVAE(image_shape=(64, 64, 3), decoder="sdn", observation="logistic")
+    layers = model.decoder.layers
+    sdn = [layer for layer in layers if isinstance(layer, SpatialDependency)]
+    assert len(sdn) == 1
+    sdn = sdn[0]
+    assert (
+        sdn.num_features,
+        sdn.directions,
+        sdn.kernel_size,
+        sdn.strides,
+        sdn.transpose,
+        sdn.filters,
+    ) == (200, ("down",), (4, 4), (2, 2), True, 32)
+    shapes = [tuple(layer.output.shape[1:]) for layer in layers[-4:]]
+    assert shapes == [(8, 8, 64), (16, 16, 32), (32, 32, 32), (64, 64, 3)]
+    assert layers[-2] is sdn  # the upsampling to scale 32
+
+
+def test_broadcast_decoder_follows_table_1():
+    model = BetaVAE(
+        image_shape=(64, 64, 1), decoder="broadcast", encoder_channels=(64, 64, 64, 64)
+    )
+    kinds = [type(layer).__name__ for layer in model.decoder.layers]
+    assert kinds == ["SpatialBroadcast", "Conv2D", "Conv2D", "Conv2D"]
+    assert isinstance(model.decoder.layers[0], SpatialBroadcast)
+    convs = model.decoder.layers[1:]
+    assert [(c.kernel_size, c.strides, c.filters) for c in convs] == [
+        ((4, 4), (1, 1), 64),
+        ((4, 4), (1, 1), 64),
+        ((4, 4), (1, 1), 1),
+    ]
+    assert [c.filters for c in model.encoder.layers[:4]] == [64, 64, 64, 64]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(image_shape=(60, 64, 3)), "argument `image_shape`"),
+        (dict(image_shape=(64, 64)), "argument `image_shape`"),
+        (dict(decoder="mlp"), "argument `decoder`"),
+        (dict(observation="logistic_mixture"), "argument `observation`"),
+        (dict(decoder="sdn", sdn_scale=24), "argument `sdn_scale`"),
+        (dict(latent_dim=0), "argument `latent_dim`"),
+    ],
+)
+def test_bad_arguments_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BetaVAE(**kwargs)
+
+
+def test_compile_refuses_an_external_loss():
+    with pytest.raises(ValueError, match="argument `loss`"):
+        BetaVAE(image_shape=(32, 32, 1), **SMALL).compile(optimizer="adam", loss="mse")

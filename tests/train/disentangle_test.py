@@ -1,0 +1,101 @@
+"""Tests of the train.disentangle command."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from train import configs, disentangle
+
+
+def test_presets_hold_the_papers_settings():
+    sdn = disentangle.make_config("sdn_paper")
+    assert (
+        sdn["batch_size"],
+        sdn["optimizer"],
+        sdn["learning_rate"],
+        sdn["latent_dim"],
+        sdn["observation"],
+        sdn["anneal_steps"],
+        sdn["steps"],
+    ) == (128, "adamax", 1e-3, 10, "logistic", 100_000, 200_000)
+    assert (
+        sdn["decoder"],
+        sdn["sdn_features"],
+        sdn["sdn_directions"],
+        sdn["sdn_scale"],
+    ) == ("sdn", 200, ("down",), 32)
+    broadcast = disentangle.make_config("broadcast_paper")
+    assert (
+        broadcast["optimizer"],
+        broadcast["learning_rate"],
+        broadcast["batch_size"],
+        broadcast["observation"],
+        broadcast["decoder"],
+    ) == ("adam", 3e-4, 16, "bernoulli", "broadcast")
+    assert set(configs.DISENTANGLE_PRESETS) == {"quick", "sdn_paper", "broadcast_paper"}
+    overridden = disentangle.make_config("sdn_paper", decoder="deconv", steps=7)
+    assert overridden["decoder"] == "deconv" and overridden["steps"] == 7
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(preset="huge"), "argument `preset`"),
+        (dict(metrics=("mig", "sap")), "argument `metrics`"),
+        (dict(colour="red"), "unknown settings"),
+    ],
+)
+def test_bad_settings_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        disentangle.make_config(**kwargs)
+
+
+def test_command_runs_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "train.disentangle",
+        f"--output_dir={out}",
+        f"--data_dir={tmp_path / 'data'}",
+        "--dataset=sdn_circles/xy",
+        "--steps=4",
+        "--batch_size=8",
+        "--latent_dim=4",
+        "--metric_scale=0.002",
+        "--checkpoint_every=2",
+        "--log_every=2",
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["step"] == 4
+    assert set(summary["scores"]) == {"beta_vae", "factor_vae", "mig", "dci"}
+    assert all(0.0 <= v <= 1.0 for v in summary["scores"].values())
+    assert set(summary["training"]) >= {
+        "loss",
+        "reconstruction",
+        "kl",
+        "beta_kl",
+        "elbo",
+    }
+    reconstructions = Image.open(out / "reconstructions.png")
+    assert reconstructions.size == (2 * (8 * 66 + 2), 2 * (2 * 66 + 2))
+    traversals = np.asarray(Image.open(out / "traversals.png"))
+    assert traversals.shape[:2] == (2 * (4 * 66 + 2), 2 * (7 * 66 + 2))  # 4 latents x 7
+    assert Image.open(out / "geometry.png").size == (384, 384)  # xy: 2 factors
+    assert sorted(os.listdir(out / "checkpoints"))[:1] == ["checkpoint"]
+    assert any(name.startswith("ckpt-4") for name in os.listdir(out / "checkpoints"))
+    assert any(name.startswith("events") for name in os.listdir(out / "logs"))
+    assert "scores" in result.stdout

@@ -1,0 +1,76 @@
+"""SavedModel export of a trained model: python -m train.export.
+
+    python -m train.export --output_dir=runs/density [--export_dir=...]
+
+Rebuilds the run's model from its run_config.json, restores the newest
+checkpoint and writes a SavedModel whose signatures are the model's
+`serving_endpoints()`: sample(num_samples, temperature), encode(images),
+decode(latents), reconstruct(images) and, for the density model,
+bits_per_dim(images). The EMA weights are exported when the run keeps
+them. The SavedModel needs TensorFlow only, not sdn_tf.
+"""
+
+import json
+import os
+
+import keras
+from absl import app, flags, logging
+
+from train import callbacks as callbacks_lib
+from train import checkpoints
+
+FLAGS = flags.FLAGS
+
+
+def export(model, export_dir):
+    """Writes `model`'s serving endpoints, with EMA weights, to export_dir."""
+    with callbacks_lib.ema_weights(model):
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        for name, (function, signature) in model.serving_endpoints().items():
+            archive.add_endpoint(name=name, fn=function, input_signature=signature)
+        archive.write_out(export_dir, verbose=False)
+    logging.info("Exported a SavedModel to %s.", export_dir)
+    return export_dir
+
+
+def load_run(output_dir):
+    """The model of a run, rebuilt and restored from its newest checkpoint."""
+    path = os.path.join(output_dir, checkpoints.RUN_CONFIG)
+    if not os.path.exists(path):
+        raise ValueError(
+            "Received an invalid value for argument `output_dir`: no "
+            f"{checkpoints.RUN_CONFIG} in {output_dir}; it is not a training run's "
+            "directory."
+        )
+    with open(path, encoding="utf-8") as f:
+        identity = json.load(f)
+    command = identity.get("command")
+    if command == "disentangle":
+        from train import disentangle as module
+    elif command == "density":
+        from train import density as module
+    else:
+        raise ValueError(f"{path} names no known command (got {command!r}).")
+    return module.restore(output_dir, identity)
+
+
+def main(argv):
+    del argv
+    model = load_run(FLAGS.output_dir)
+    export(model, FLAGS.export_dir or os.path.join(FLAGS.output_dir, "saved_model"))
+
+
+def define_flags():
+    flags.DEFINE_string("output_dir", None, "The training run's directory.")
+    flags.DEFINE_string(
+        "export_dir",
+        None,
+        "Where to write the SavedModel (default output_dir/saved_model).",
+    )
+    flags.mark_flag_as_required("output_dir")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
