@@ -35,12 +35,7 @@ DECODERS = ("deconv", "sdn", "broadcast")
 OBSERVATIONS = ("bernoulli", "gaussian", "logistic")
 
 
-def _check(condition, name, expected, got):
-    if not condition:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected "
-            f"{expected}, got {got!r}."
-        )
+_check = vae.check_argument
 
 
 @keras.saving.register_keras_serializable(package="sdn_tf")

@@ -50,6 +50,22 @@ def _all_finite(loss, grads):
     return tf.reduce_all(tf.stack(checks))
 
 
+def check_argument(condition, name, expected, got):
+    """Raises the project's ValueError for argument `name` unless condition."""
+    if not condition:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected "
+            f"{expected}, got {got!r}."
+        )
+
+
+def _multi_worker(strategy):
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
+
+
 class VariationalModel(keras.Model):
     """Base class of the VAEs (see module docstring).
 
@@ -110,9 +126,14 @@ class VariationalModel(keras.Model):
             value = tf.cast(terms[name], tf.float32)
             tracker.update_state(tf.where(weight > 0, value, 0.0), sample_weight=weight)
 
-    def _results(self):
+    def _results(self, with_skipped=True):
         results = {name: tracker.result() for name, tracker in self._trackers.items()}
-        results["skipped_steps"] = self.skipped_steps
+        if with_skipped:
+            results["skipped_steps"] = self.skipped_steps
+        if _multi_worker(tf.distribute.get_strategy()):
+            # Keras reduces step outputs across workers along axis 0, which
+            # scalars lack: give it one-element vectors (the mean is the same).
+            results = {k: tf.reshape(v, [1]) for k, v in results.items()}
         return results
 
     def train_step(self, data):
@@ -128,7 +149,8 @@ class VariationalModel(keras.Model):
         context = tf.distribute.get_replica_context()
         if context is not None and replicas > 1:
             # One replica's bad batch makes the summed gradient non-finite.
-            finite = context.all_reduce("MIN", tf.cast(finite, tf.int32)) > 0
+            bad = context.all_reduce("SUM", 1 - tf.cast(finite, tf.int32))
+            finite = tf.equal(bad, 0)
         self.optimizer.apply(grads, variables)  # skipped when not finite
         skipped = tf.cast(tf.logical_not(finite), tf.int64)
         self.skipped_steps.assign_add(skipped)
@@ -149,4 +171,4 @@ class VariationalModel(keras.Model):
             )
         )
         self._update_trackers(terms, tf.cast(finite, tf.float32))
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        return self._results(with_skipped=False)

@@ -26,11 +26,27 @@ def write_json_atomically(path, payload):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2, sort_keys=True, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            json.dump(payload, f, indent=2, sort_keys=True, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def read_run_config(output_dir):
+    """The identity a training command recorded in output_dir."""
+    path = os.path.join(output_dir, RUN_CONFIG)
+    if not os.path.exists(path):
+        raise ValueError(
+            "Received an invalid value for argument `output_dir`: no "
+            f"{RUN_CONFIG} in {output_dir}; it is not a training run's directory."
+        )
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def check_run_config(output_dir, identity):

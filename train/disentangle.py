@@ -21,8 +21,7 @@ from absl import app, flags, logging
 import sdn_tf
 from models import BetaAnnealing, BetaVAE
 from sdn_tf import metrics as metrics_lib
-from train import checkpoints, configs, figures, loop
-from train import export as export_lib
+from train import checkpoints, command, configs, figures, loop
 
 METRICS = {
     "beta_vae": (
@@ -70,11 +69,9 @@ IDENTITY_KEYS = (
 )
 
 DEFAULTS = dict(
-    configs.DISENTANGLE_PRESETS["quick"],
+    command.RUN_DEFAULTS,
+    **configs.DISENTANGLE_PRESETS["quick"],
     preset="quick",
-    data_dir=None,
-    seed=0,
-    output_dir=None,
     num_bits=8,
     sdn_features=200,
     sdn_scale=32,
@@ -84,31 +81,14 @@ DEFAULTS = dict(
     broadcast_mlp_layers=0,
     metric_interval=0,
     metrics=tuple(METRICS),
-    checkpoint_every=500,
-    keep_checkpoints=3,
-    log_every=50,
-    image_every=500,
-    epoch_steps=500,
-    strategy="auto",
-    precision="float32",
-    max_consecutive_skips=10,
-    export=False,
-    verbose="auto",
 )
 
 
 def make_config(preset="quick", **overrides):
     """The full settings: DEFAULTS, then the preset, then `overrides`."""
-    if preset not in configs.DISENTANGLE_PRESETS:
-        raise ValueError(
-            "Received an invalid value for argument `preset`, expected one of "
-            f"{tuple(configs.DISENTANGLE_PRESETS)}, got {preset!r}."
-        )
-    unknown = set(overrides) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"Received unknown settings {sorted(unknown)}.")
-    config = dict(DEFAULTS, **configs.DISENTANGLE_PRESETS[preset], preset=preset)
-    config.update(overrides)
+    config = command.make_config(
+        configs.DISENTANGLE_PRESETS, DEFAULTS, preset, overrides
+    )
     unknown_metrics = set(config["metrics"]) - set(METRICS)
     if unknown_metrics:
         raise ValueError(
@@ -278,26 +258,7 @@ def geometry_figure(model, ground_truth, points_per_factor=12):
 
 def run(config):
     """Trains (or resumes), evaluates and draws; returns a summary dict."""
-    if not config.get("output_dir"):
-        raise ValueError(
-            "Received an invalid value for argument `output_dir`: "
-            "a directory is required."
-        )
-    settings = loop.Settings(
-        output_dir=config["output_dir"],
-        steps=config["steps"],
-        batch_size=config["batch_size"],
-        checkpoint_every=config["checkpoint_every"],
-        keep_checkpoints=config["keep_checkpoints"],
-        log_every=config["log_every"],
-        image_every=config["image_every"],
-        epoch_steps=config["epoch_steps"],
-        max_consecutive_skips=config["max_consecutive_skips"],
-        strategy=config["strategy"],
-        precision=config["precision"],
-        seed=config["seed"],
-        verbose=config["verbose"],
-    )
+    settings = command.settings(config)
     image_shape, _ = _image_shape(config)  # unknown dataset: ValueError here
     ground_truth = None
     if config["dataset"].split("/")[0] in ("sdn_circles", "sdn_sprites", "sdn_shapes"):
@@ -365,42 +326,22 @@ def run(config):
     summary["figures"] = write_figures(
         model, config["dataset"], ground_truth, config, config["output_dir"]
     )
-    if config["export"]:
-        summary["saved_model"] = export_lib.export(
-            model, os.path.join(config["output_dir"], "saved_model")
-        )
-    checkpoints.write_json_atomically(
-        os.path.join(config["output_dir"], "metrics.json"), summary
-    )
-    return summary
+    return command.finish(model, config, summary, "metrics.json")
 
 
 # --- Command line ------------------------------------------------------------
 
 FLAGS = flags.FLAGS
-_FLAG_KEYS = (
-    "output_dir",
-    "dataset",
-    "data_dir",
+_FLAG_KEYS = command.COMMON_FLAG_KEYS + (
     "decoder",
     "observation",
     "latent_dim",
     "beta",
     "anneal_steps",
-    "batch_size",
-    "learning_rate",
     "optimizer",
-    "steps",
-    "seed",
     "metric_interval",
     "metrics",
     "metric_scale",
-    "checkpoint_every",
-    "log_every",
-    "strategy",
-    "precision",
-    "max_consecutive_skips",
-    "export",
 )
 
 
@@ -412,13 +353,7 @@ def define_flags():
         list(configs.DISENTANGLE_PRESETS),
         "Named settings; the flags below override them.",
     )
-    flags.DEFINE_string(
-        "output_dir", None, "Run directory (checkpoints, logs, figures)."
-    )
-    flags.DEFINE_string(
-        "dataset", None, "Dataset name (sdn_circles/xy, sdn_shapes, ...)."
-    )
-    flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+    command.define_common_flags()
     flags.DEFINE_enum("decoder", None, ["deconv", "sdn", "broadcast"], "Decoder.")
     flags.DEFINE_enum(
         "observation", None, ["bernoulli", "gaussian", "logistic"], "Observation model."
@@ -426,11 +361,7 @@ def define_flags():
     flags.DEFINE_integer("latent_dim", None, "Latent size.")
     flags.DEFINE_float("beta", None, "Final KL weight.")
     flags.DEFINE_integer("anneal_steps", None, "Steps of linear beta annealing from 0.")
-    flags.DEFINE_integer("batch_size", None, "Global batch size.")
-    flags.DEFINE_float("learning_rate", None, "Learning rate.")
     flags.DEFINE_enum("optimizer", None, ["adam", "adamax"], "Optimizer.")
-    flags.DEFINE_integer("steps", None, "Optimizer steps of the run.")
-    flags.DEFINE_integer("seed", None, "Random seed.")
     flags.DEFINE_integer(
         "metric_interval",
         None,
@@ -440,32 +371,11 @@ def define_flags():
     flags.DEFINE_float(
         "metric_scale", None, "Metric sample sizes as a fraction of the papers' (1.0)."
     )
-    flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints.")
-    flags.DEFINE_integer("log_every", None, "Steps between TensorBoard scalars.")
-    flags.DEFINE_enum(
-        "strategy",
-        None,
-        ["auto", "mirrored", "multi_worker", "one_device"],
-        "Distribution strategy.",
-    )
-    flags.DEFINE_enum(
-        "precision",
-        None,
-        ["float32", "mixed_float16", "mixed_bfloat16"],
-        "Keras dtype policy.",
-    )
-    flags.DEFINE_integer(
-        "max_consecutive_skips",
-        None,
-        "Consecutive non-finite steps that stop training.",
-    )
-    flags.DEFINE_boolean("export", None, "Export a SavedModel at the end.")
-    flags.mark_flag_as_required("output_dir")
 
 
 def main(argv):
     del argv
-    overrides = {k: FLAGS[k].value for k in _FLAG_KEYS if FLAGS[k].value is not None}
+    overrides = command.overrides_from_flags(_FLAG_KEYS)
     if "metrics" in overrides:
         overrides["metrics"] = tuple(overrides["metrics"])
     try:

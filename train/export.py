@@ -10,7 +10,6 @@ bits_per_dim(images). The EMA weights are exported when the run keeps
 them. The SavedModel needs TensorFlow only, not sdn_tf.
 """
 
-import json
 import os
 
 import keras
@@ -36,22 +35,17 @@ def export(model, export_dir):
 
 def load_run(output_dir):
     """The model of a run, rebuilt and restored from its newest checkpoint."""
-    path = os.path.join(output_dir, checkpoints.RUN_CONFIG)
-    if not os.path.exists(path):
-        raise ValueError(
-            "Received an invalid value for argument `output_dir`: no "
-            f"{checkpoints.RUN_CONFIG} in {output_dir}; it is not a training run's "
-            "directory."
-        )
-    with open(path, encoding="utf-8") as f:
-        identity = json.load(f)
+    identity = checkpoints.read_run_config(output_dir)
     command = identity.get("command")
     if command == "disentangle":
         from train import disentangle as module
     elif command == "density":
         from train import density as module
     else:
-        raise ValueError(f"{path} names no known command (got {command!r}).")
+        raise ValueError(
+            f"{output_dir}'s {checkpoints.RUN_CONFIG} names no known command "
+            f"(got {command!r})."
+        )
     return module.restore(output_dir, identity)
 
 

@@ -13,6 +13,8 @@ The correction sweep (Algorithm 1, as a GRU cell over the three neighbours in
 the previous row) lives in `correction.py`.
 """
 
+import logging
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -182,12 +184,27 @@ def _use_xla(jit_compile):
     return bool(jit_compile)
 
 
-# One traced function per (shapes, direction, dtype), shared by all layers.
 # Shapes are not relaxed: the gate split needs the static feature size.
-_sweep_graph = tf.function(correction_lib.correction_sweep, autograph=False)
 _sweep_xla = tf.function(
     correction_lib.correction_sweep, jit_compile=True, autograph=False
 )
+
+
+class _ExpectedRetracing(logging.Filter):
+    """Drops TensorFlow's retracing warning for the eager sweep function.
+
+    Eagerly, every sweep of a different shape, direction or dtype traces the
+    function once (a deep model has many); that is by design, not the bug
+    the warning is about.
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("correction_sweep" in message and "retracing" in message)
+
+
+logging.getLogger("tensorflow").addFilter(_ExpectedRetracing())
+_sweep_graph = tf.function(correction_lib.correction_sweep, autograph=False)
 
 
 class _CorrectionSweep(keras.layers.Layer):
@@ -244,7 +261,15 @@ class _CorrectionSweep(keras.layers.Layer):
             + ops.cast(self.recurrent_bias, state_dtype),
             (*shape[:-1], 3 * self.num_features),
         )  # [steps, batch, length, 3F]
-        sweep = _sweep_xla if _use_xla(jit_compile) else _sweep_graph
+        if _use_xla(jit_compile):
+            sweep = _sweep_xla
+        elif tf.executing_eagerly():
+            sweep = _sweep_graph  # one graph instead of op-by-op execution
+        else:
+            # Already inside a graph (fit, tf.function): inline the ops. A
+            # nested function would trace a forward and a backward function
+            # of its own per layer, which dominates tracing a deep model.
+            sweep = correction_lib.correction_sweep
         return sweep(
             features,
             input_gates,

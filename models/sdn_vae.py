@@ -1,0 +1,461 @@
+"""The hierarchical SDN-VAE for density estimation (section 4 and appendix
+A.1 of Miladinovic et al. 2021), and its IAF-VAE+ baseline (use_sdn=False).
+
+    image --first conv--> ladder bottom-up (image scale to top)
+    learned top constant --> ladder top-down (top to image scale) --> last layer
+                                                                      --> p(x | z)
+
+The ladder is organized by scales, bottom-up: `scales` lists (resolution,
+number of ladder layers, SDN features or None) from the first layer's scale
+up; the first layer of every scale but the first one halves the resolution
+on the way up (and doubles it on the way down), so every layer of a scale
+has its latents and its top-down ResSDN at that resolution.
+Inside [sdn_min_scale, sdn_max_scale] the top-down convolutions of a layer
+are ResSpatialDependency layers whose directions rotate through (right,
+left, down, up), `sdn_directions` per layer, as in the authors' code. The
+last layer maps the top-down path to the parameters of a discretized
+mixture of logistics, with a 4-direction ResSDN when SDN covers the image
+scale.
+
+The objective per image, in nats, is -log p(x | z) + sum over layers of
+max(batch-mean KL of the layer, free_bits) (free bits per layer, the
+authors' code); the reported ELBO uses the true KL. Both are reported in
+bits per dimension.
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from models import ladder, vae
+from sdn_tf.distributions import DiscretizedLogisticMixture
+from sdn_tf.layers import (
+    ResSpatialDependency,
+    WeightNormConv2D,
+    WeightNormConv2DTranspose,
+)
+
+DIRECTION_CYCLE = ("right", "left", "down", "up")
+
+
+def bits_per_dim(nats, image_shape):
+    """nats per image -> bits per dimension (pixel channel)."""
+    return nats / (float(np.prod(image_shape)) * math.log(2.0))
+
+
+def free_bits_kl(kl_per_layer, free_bits):
+    """sum_l max(mean over the batch of KL_l, free_bits); KL [layers, batch]."""
+    return ops.sum(ops.maximum(ops.mean(kl_per_layer, axis=1), free_bits))
+
+
+_check = vae.check_argument
+
+
+@keras.saving.register_keras_serializable(package="sdn_tf")
+class SDNVAE(vae.VariationalModel):
+    """SDN-VAE (use_sdn=True) or IAF-VAE+ (use_sdn=False) over images.
+
+    Args:
+      image_shape: (height, width, channels), square.
+      h_size: deterministic channels per layer (200 in Table 3).
+      z_size: stochastic channels per layer (4, or 8 for CelebAHQ256).
+      scales: ((resolution, layers, sdn_features or None), ...) bottom-up,
+        starting at the first layer's resolution; consecutive resolutions
+        halve. Defaults to CIFAR-10's ((32, 5, 260), (16, 5, 240), (8, 5, 120)).
+      sdn_directions: sweeps per ResSDN layer (2 for CIFAR-10).
+      use_sdn: False gives IAF-VAE+ (convolutions everywhere).
+      sdn_min_scale, sdn_max_scale: SDN only at resolutions in this range
+        (None: no upper bound).
+      num_components: logistic mixture components (5 for CIFAR-10).
+      num_bits: bits per channel of the data.
+      free_bits: nats per layer below which a layer's KL is not pushed down.
+      iaf_context: IAF context channels (100).
+      iaf_layers: masked type-B layers of the IAF network (2).
+      downsample_first: the first convolution halves the resolution.
+      weight_norm: weight-normalized convolutions.
+      **kwargs: keras.Model arguments.
+
+    Example:
+
+    >>> model = SDNVAE(image_shape=(8, 8, 1), h_size=8, z_size=2,
+    ...                scales=((8, 1, 8), (4, 1, None)), num_components=2,
+    ...                iaf_context=4)
+    >>> model.sample(2, temperature=0.0).shape
+    TensorShape([2, 8, 8, 1])
+    """
+
+    term_names = ("loss", "bpd", "reconstruction_bpd", "kl_bpd")
+
+    def __init__(
+        self,
+        image_shape=(32, 32, 3),
+        h_size=200,
+        z_size=4,
+        scales=((32, 5, 260), (16, 5, 240), (8, 5, 120)),
+        sdn_directions=2,
+        use_sdn=True,
+        sdn_min_scale=0,
+        sdn_max_scale=None,
+        num_components=5,
+        num_bits=8,
+        free_bits=0.01,
+        iaf_context=100,
+        iaf_layers=2,
+        downsample_first=False,
+        weight_norm=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        image_shape = tuple(image_shape)
+        scales = tuple(
+            (int(s), int(n), None if f is None else int(f)) for s, n, f in scales
+        )
+        _check(
+            len(image_shape) == 3 and image_shape[0] == image_shape[1],
+            "image_shape",
+            "a square (size, size, channels)",
+            image_shape,
+        )
+        first = image_shape[0] // (2 if downsample_first else 1)
+        _check(
+            scales and scales[0][0] == first,
+            "scales",
+            f"a first resolution of {first} for images of size {image_shape[0]}",
+            scales,
+        )
+        _check(
+            all(b[0] * 2 == a[0] for a, b in zip(scales, scales[1:]))
+            and all(n >= 1 for _, n, _ in scales),
+            "scales",
+            "halving resolutions with at least one layer each",
+            scales,
+        )
+        _check(1 <= sdn_directions <= 4, "sdn_directions", "1 to 4", sdn_directions)
+        self.image_shape, self.h_size, self.z_size = image_shape, h_size, z_size
+        self.scales, self.sdn_directions, self.use_sdn = scales, sdn_directions, use_sdn
+        self.sdn_min_scale, self.sdn_max_scale = sdn_min_scale, sdn_max_scale
+        self.num_components, self.num_bits, self.free_bits = (
+            num_components,
+            num_bits,
+            free_bits,
+        )
+        self.iaf_context, self.iaf_layers = iaf_context, iaf_layers
+        self.downsample_first, self.weight_norm = downsample_first, weight_norm
+        self.num_params = DiscretizedLogisticMixture.num_params(
+            num_components, image_shape[-1]
+        )
+        self._next_direction = 0
+
+        # First layer.
+        stride, kernel = (2, 4) if downsample_first else (1, 3)
+        conv = WeightNormConv2D if weight_norm else keras.layers.Conv2D
+        self.first_layer = conv(
+            h_size, kernel, strides=stride, padding="same", name="first_layer"
+        )
+        # Ladder, bottom-up.
+        self.ladder = []
+        for group, (resolution, count, features) in enumerate(scales):
+            for j in range(count):
+                sdn = features if self.sdn_at(resolution, features) else None
+                self.ladder.append(
+                    ladder.LadderLayer(
+                        h_size,
+                        z_size,
+                        downsample=(j == 0 and group > 0),
+                        sdn_features=sdn,
+                        directions_a=self._directions(sdn_directions) if sdn else (),
+                        directions_b=self._directions(sdn_directions) if sdn else (),
+                        context_size=iaf_context,
+                        iaf_layers=iaf_layers,
+                        weight_norm=weight_norm,
+                        top=(group == len(scales) - 1 and j == count - 1),
+                        name=f"ladder_{len(self.ladder)}",
+                    )
+                )
+        self.top_resolution = scales[-1][0]
+        self.top = self.add_weight(name="top", shape=(h_size,), initializer="zeros")
+        # Last layer.
+        image_features = scales[0][2]
+        if self.sdn_at(scales[0][0], image_features):
+            self.last_layer = ResSpatialDependency(
+                self.num_params,
+                image_features,
+                self._directions(4),
+                kernel_size=kernel,
+                strides=stride,
+                transpose=downsample_first,
+                weight_norm=weight_norm,
+                name="last_layer",
+            )
+        else:
+            cls = WeightNormConv2DTranspose if downsample_first else WeightNormConv2D
+            if not weight_norm:
+                cls = (
+                    keras.layers.Conv2DTranspose
+                    if downsample_first
+                    else keras.layers.Conv2D
+                )
+            self.last_layer = cls(
+                self.num_params,
+                kernel,
+                strides=stride,
+                padding="same",
+                name="last_layer",
+            )
+        self.layer_kl = self.add_weight(
+            name="layer_kl",
+            shape=(self.depth,),
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+        )
+        self.seed_generator = keras.random.SeedGenerator(0, name="sampling_seed")
+        self.build()
+
+    # Structure
+    def sdn_at(self, resolution, features):
+        upper = self.sdn_max_scale if self.sdn_max_scale is not None else float("inf")
+        return bool(
+            self.use_sdn and features and self.sdn_min_scale <= resolution <= upper
+        )
+
+    def _directions(self, count):
+        directions = tuple(
+            DIRECTION_CYCLE[(self._next_direction + i) % 4] for i in range(count)
+        )
+        self._next_direction = (self._next_direction + count) % 4
+        return directions
+
+    @property
+    def depth(self):
+        return len(self.ladder)
+
+    @property
+    def sdn_layers(self):
+        """Every ResSpatialDependency of the model."""
+        found = [
+            layer
+            for step in self.ladder
+            for layer in (step.down_a, step.down_b)
+            if isinstance(layer, ResSpatialDependency)
+        ]
+        if isinstance(self.last_layer, ResSpatialDependency):
+            found.append(self.last_layer)
+        return found
+
+    def latent_shapes(self):
+        """Shape [H, W, z_size] of each layer's z, top layer first."""
+        shapes, resolution = [], self.scales[0][0]
+        for step in self.ladder:
+            if step.downsample:
+                resolution //= 2
+            shapes.append((resolution, resolution, self.z_size))
+        return shapes[::-1]
+
+    # Passes
+    def _bottom_up(self, images):
+        x = self.first_layer(ops.cast(images, self.compute_dtype))
+        q_ups = []
+        for step in self.ladder:
+            x, q_up = step.up(x)
+            q_ups.append(q_up)
+        return q_ups
+
+    def _top(self, batch):
+        top = ops.cast(self.top, self.compute_dtype)
+        return ops.broadcast_to(
+            top[None, None, None, :],
+            (batch, self.top_resolution, self.top_resolution, self.h_size),
+        )
+
+    def _top_down(
+        self,
+        batch,
+        q_ups=None,
+        zs=None,
+        fixed_layers=None,
+        temperature=1.0,
+        deterministic=False,
+    ):
+        """Runs the top-down pass; returns (observation params, zs, log qs, log ps).
+
+        q_ups (bottom-up order): posterior z at every layer. zs (top first):
+        given z for the first `fixed_layers` layers (all by default), prior
+        samples at `temperature` below.
+        """
+        h = self._top(batch)
+        zs_out, log_qs, log_ps = [], [], []
+        fixed = (
+            len(zs) if zs is not None and fixed_layers is None else (fixed_layers or 0)
+        )
+        for index, step in enumerate(reversed(self.ladder)):
+            q_up = q_ups[self.depth - 1 - index] if q_ups is not None else None
+            z = zs[index] if zs is not None and index < fixed else None
+            h, z, log_q, log_p = step.down(
+                h,
+                q_up=q_up,
+                z=z,
+                temperature=temperature,
+                deterministic=deterministic,
+                seed=self.seed_generator,
+            )
+            zs_out.append(z)
+            log_qs.append(log_q)
+            log_ps.append(log_p)
+        params = self.last_layer(ops.elu(h))
+        return params, zs_out, log_qs, log_ps
+
+    def likelihood(self, params):
+        return DiscretizedLogisticMixture(
+            params, self.num_components, self.image_shape[-1], self.num_bits
+        )
+
+    def log_weights(self, images, deterministic=False):
+        """Per example: log p(x | z), KL per layer [layers, B] (top first), and
+        log p(x | z) + log p(z) - log q(z), all float32 nats."""
+        images = ops.cast(images, "float32")
+        q_ups = self._bottom_up(images)
+        params, _, log_qs, log_ps = self._top_down(
+            ops.shape(images)[0], q_ups=q_ups, deterministic=deterministic
+        )
+        log_px = self.likelihood(params).log_prob(images)
+        kl = ops.stack([q - p for q, p in zip(log_qs, log_ps)])  # [layers, B]
+        return log_px, kl, log_px - ops.sum(kl, axis=0)
+
+    def compute_terms(self, images, training=False):
+        log_px, kl, _ = self.log_weights(images)
+        reconstruction = -ops.mean(log_px)
+        self.layer_kl.assign(ops.mean(kl, axis=1))
+        objective = reconstruction + free_bits_kl(kl, self.free_bits)
+        kl_total = ops.mean(ops.sum(kl, axis=0))
+        return {
+            "loss": bits_per_dim(objective, self.image_shape),
+            "bpd": bits_per_dim(reconstruction + kl_total, self.image_shape),
+            "reconstruction_bpd": bits_per_dim(reconstruction, self.image_shape),
+            "kl_bpd": bits_per_dim(kl_total, self.image_shape),
+        }
+
+    # Evaluation
+    def negative_elbo_bpd(self, images):
+        """Single-sample negative ELBO per image, bits per dimension."""
+        return -bits_per_dim(self.log_weights(images)[2], self.image_shape)
+
+    def importance_weighted_bpd(self, images, num_samples, chunk=16):
+        """The importance-weighted bound (Burda et al.) with `num_samples`
+        samples per image, in bits per dimension, and the negative ELBO
+        averaged over the same samples (never below the bound).
+
+        Samples are drawn `chunk` at a time (the batch repeated), keeping a
+        running log-sum-exp, so memory does not grow with num_samples.
+
+        Returns:
+          (iw_bpd [B], elbo_bpd [B]) as float32 numpy arrays.
+        """
+        images = np.asarray(images, np.float32)
+        batch = len(images)
+        running, total = np.full(batch, -np.inf), np.zeros(batch)
+        done = 0
+        while done < num_samples:
+            count = min(chunk, num_samples - done)
+            repeated = np.tile(images, (count, 1, 1, 1))
+            weights = np.asarray(self.log_weights(repeated)[2], np.float64).reshape(
+                count, batch
+            )
+            running = np.logaddexp(running, np.logaddexp.reduce(weights, axis=0))
+            total += weights.sum(axis=0)
+            done += count
+        iw = running - math.log(num_samples)
+        elbo = total / num_samples
+        return (
+            -bits_per_dim(iw, self.image_shape).astype(np.float32),
+            -bits_per_dim(elbo, self.image_shape).astype(np.float32),
+        )
+
+    # Generation
+    def encode(self, images):
+        """z of every layer (top first), with posterior noise set to 0."""
+        q_ups = self._bottom_up(images)
+        _, zs, _, _ = self._top_down(
+            ops.shape(images)[0], q_ups=q_ups, deterministic=True
+        )
+        return zs
+
+    def decode(self, zs, fixed_layers=None, temperature=1.0):
+        """Images (mode of p(x | z)) from z of the top `fixed_layers` layers
+        (all given ones by default) and prior samples below."""
+        batch = ops.shape(zs[0])[0]
+        params, _, _, _ = self._top_down(
+            batch, zs=list(zs), fixed_layers=fixed_layers, temperature=temperature
+        )
+        return self.likelihood(params).mode()
+
+    def sample(self, num_samples, temperature=1.0):
+        """Images from the prior at `temperature` (0: deterministic)."""
+        params, _, _, _ = self._top_down(
+            num_samples, temperature=temperature, deterministic=temperature == 0
+        )
+        return self.likelihood(params).mode()
+
+    def reconstruct(self, images):
+        return self.decode(self.encode(images))
+
+    def call(self, images, training=False):
+        return self.reconstruct(vae.images_of(images))
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        # One forward pass creates every weight (shapes follow the config).
+        self.log_weights(np.zeros((1, *self.image_shape), np.float32))
+        self.built = True
+
+    def serving_endpoints(self):
+        images = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
+        latents = {
+            f"z_{i}": tf.TensorSpec([None, *shape], tf.float32, name=f"z_{i}")
+            for i, shape in enumerate(self.latent_shapes())
+        }
+        count = tf.TensorSpec([], tf.int32, name="num_samples")
+        temperature = tf.TensorSpec([], tf.float32, name="temperature")
+
+        def encode(x):
+            return {f"z_{i}": z for i, z in enumerate(self.encode(x))}
+
+        def decode(z):
+            return self.decode([z[f"z_{i}"] for i in range(self.depth)])
+
+        def sample(num_samples, temperature):
+            params, _, _, _ = self._top_down(num_samples, temperature=temperature)
+            return self.likelihood(params).mode()
+
+        return {
+            "sample": (sample, [count, temperature]),
+            "encode": (encode, [images]),
+            "decode": (decode, [latents]),
+            "reconstruct": (self.reconstruct, [images]),
+            "bits_per_dim": (self.negative_elbo_bpd, [images]),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=self.image_shape,
+            h_size=self.h_size,
+            z_size=self.z_size,
+            scales=[list(s) for s in self.scales],
+            sdn_directions=self.sdn_directions,
+            use_sdn=self.use_sdn,
+            sdn_min_scale=self.sdn_min_scale,
+            sdn_max_scale=self.sdn_max_scale,
+            num_components=self.num_components,
+            num_bits=self.num_bits,
+            free_bits=self.free_bits,
+            iaf_context=self.iaf_context,
+            iaf_layers=self.iaf_layers,
+            downsample_first=self.downsample_first,
+            weight_norm=self.weight_norm,
+        )
+        return config

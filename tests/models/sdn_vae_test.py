@@ -1,0 +1,244 @@
+"""Tests of the SDN-VAE and its IAF-VAE+ baseline."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import SDNVAE
+from models import sdn_vae as sdn_vae_lib
+from sdn_tf.layers import ResSpatialDependency
+
+TINY = dict(
+    image_shape=(8, 8, 3),
+    h_size=8,
+    z_size=2,
+    scales=((8, 1, 8), (4, 1, 8)),
+    num_components=2,
+    iaf_context=4,
+)
+
+
+def _images(n=4, size=8, seed=0, levels=256):
+    """Quantized images in [-1, 1]: a smooth pattern plus a little noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    base = np.stack([np.sin(3 * x + k) * np.cos(2 * y) for k in range(3)], -1)
+    images = base[None] * rng.uniform(0.5, 1.0, (n, 1, 1, 1))
+    images = images + rng.normal(0, 0.05, images.shape)
+    k = np.round((np.clip(images, -1, 1) + 1) / 2 * (levels - 1))
+    return (2 * k / (levels - 1) - 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("use_sdn", [True, False])
+@pytest.mark.parametrize("downsample_first", [False, True])
+def test_shapes_and_terms(use_sdn, downsample_first):
+    scales = ((4, 1, 8), (2, 1, 8)) if downsample_first else TINY["scales"]
+    model = SDNVAE(
+        **dict(TINY, scales=scales, use_sdn=use_sdn, downsample_first=downsample_first)
+    )
+    images = _images()
+    terms = model.compute_terms(images)
+    assert set(terms) == set(SDNVAE.term_names)
+    values = {k: float(v) for k, v in terms.items()}
+    assert all(np.isfinite(v) for v in values.values())
+    np.testing.assert_allclose(
+        values["bpd"], values["reconstruction_bpd"] + values["kl_bpd"], rtol=1e-5
+    )
+    assert values["loss"] >= values["bpd"] - 1e-6  # free bits only add
+    assert model.sample(3, temperature=1.0).shape == (3, 8, 8, 3)
+    assert model.reconstruct(images).shape == images.shape
+    zs = model.encode(images)
+    assert [tuple(z.shape[1:]) for z in zs] == model.latent_shapes()
+    first = scales[0][0]
+    assert model.latent_shapes() == [(first // 2, first // 2, 2), (first, first, 2)]
+    assert (len(model.sdn_layers) > 0) == use_sdn
+
+
+def _sdn_scales(model):
+    """Resolution at which each ResSpatialDependency runs (its input)."""
+    return [layer._build_shapes_dict["input_shape"][1] for layer in model.sdn_layers]
+
+
+def test_sdn_layers_and_their_scales_follow_the_config():
+    model = SDNVAE(
+        **dict(
+            TINY,
+            image_shape=(16, 16, 3),
+            scales=((16, 2, 8), (8, 1, None), (4, 2, 8)),
+        )
+    )
+    # Two ResSDN (down_a, down_b) per ladder layer at an SDN scale, and the
+    # last layer at the image scale. down_b of the first layer of a scale
+    # upsamples, so its input is at that scale too.
+    assert _sdn_scales(model) == [16, 16, 16, 16, 4, 4, 4, 4, 16]
+    assert [step.sdn_features for step in model.ladder] == [8, 8, None, 8, 8]
+    assert model.depth == 5
+    # Directions rotate through the four, two per layer as configured.
+    directions = [tuple(layer.get_config()["directions"]) for layer in model.sdn_layers]
+    assert directions[:4] == [
+        ("right", "left"),
+        ("down", "up"),
+        ("right", "left"),
+        ("down", "up"),
+    ]
+    assert directions[-1] == ("right", "left", "down", "up")
+    limited = SDNVAE(
+        **dict(TINY, image_shape=(16, 16, 3), scales=((16, 2, 8), (8, 1, 8))),
+        sdn_max_scale=8,
+    )
+    assert _sdn_scales(limited) == [8, 8]
+
+
+def test_iaf_vae_plus_has_no_sdn_layers():
+    for kwargs in (dict(use_sdn=False), dict(sdn_min_scale=64)):
+        model = SDNVAE(**dict(TINY, **kwargs))
+        assert model.sdn_layers == []
+        assert not any(
+            isinstance(layer, ResSpatialDependency) for layer in model._flatten_layers()
+        )
+
+
+def test_free_bits_replace_a_small_kl_in_the_objective_only():
+    kl = np.array([[0.001, 0.003], [2.0, 4.0]], np.float32)  # [layers, batch]
+    np.testing.assert_allclose(
+        float(sdn_vae_lib.free_bits_kl(kl, 0.01)), 0.01 + 3.0, rtol=1e-6
+    )
+    model = SDNVAE(**dict(TINY, free_bits=1000.0))  # far above any layer's KL
+    terms = {k: float(v) for k, v in model.compute_terms(_images()).items()}
+    dims = 8 * 8 * 3 * math.log(2.0)
+    # Objective: reconstruction + threshold per layer; ELBO: the true KL.
+    np.testing.assert_allclose(
+        terms["loss"], terms["reconstruction_bpd"] + 2 * 1000.0 / dims, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        terms["bpd"], terms["reconstruction_bpd"] + terms["kl_bpd"], rtol=1e-5
+    )
+    assert abs(terms["kl_bpd"]) < 1.0
+
+
+def test_bits_per_dim_by_hand():
+    # A uniform distribution over 256 levels costs 8 bits per dimension.
+    shape = (32, 32, 3)
+    nats = 32 * 32 * 3 * math.log(256.0)
+    np.testing.assert_allclose(sdn_vae_lib.bits_per_dim(nats, shape), 8.0)
+    # The model's negative ELBO: -(log p(x|z) - KL) / (D ln 2).
+    model = SDNVAE(**TINY)
+    images = _images(2)
+    state = model.seed_generator.state.numpy()
+    log_px, kl, log_w = (np.asarray(t) for t in model.log_weights(images))
+    np.testing.assert_allclose(log_w, log_px - kl.sum(0), rtol=1e-5)
+    model.seed_generator.state.assign(state)  # the same posterior samples
+    np.testing.assert_allclose(
+        np.asarray(model.negative_elbo_bpd(images)),
+        -log_w / (8 * 8 * 3 * math.log(2.0)),
+        rtol=1e-5,
+    )
+
+
+def test_importance_weighted_bound_is_tighter_than_the_elbo_and_tightens_with_k():
+    model = SDNVAE(**TINY)
+    images = _images(6)
+    iw_1, elbo_1 = model.importance_weighted_bpd(images, 1)
+    np.testing.assert_allclose(iw_1, elbo_1, rtol=1e-6)  # k = 1: the ELBO
+    iw_4, elbo_4 = model.importance_weighted_bpd(images, 4, chunk=3)
+    iw_32, elbo_32 = model.importance_weighted_bpd(images, 32, chunk=8)
+    assert np.all(iw_4 <= elbo_4 + 1e-6) and np.all(iw_32 <= elbo_32 + 1e-6)
+    assert iw_32.mean() < iw_4.mean() < elbo_32.mean()
+
+
+def test_importance_weighted_bound_matches_a_direct_log_mean_exp():
+    model = SDNVAE(**TINY)
+    images = _images(2)
+    state = model.seed_generator.state.numpy()
+    iw, _ = model.importance_weighted_bpd(images, 6, chunk=4)
+    model.seed_generator.state.assign(state)
+    weights = np.concatenate(
+        [
+            np.asarray(model.log_weights(np.tile(images, (n, 1, 1, 1)))[2]).reshape(
+                n, 2
+            )
+            for n in (4, 2)
+        ]
+    ).astype(np.float64)
+    expected = -(np.logaddexp.reduce(weights, axis=0) - math.log(6)) / (
+        8 * 8 * 3 * math.log(2.0)
+    )
+    np.testing.assert_allclose(iw, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("use_sdn", [True, False])
+def test_short_fit_lowers_the_loss(use_sdn):
+    model = SDNVAE(**dict(TINY, use_sdn=use_sdn))
+    model.compile(optimizer=keras.optimizers.Adamax(2e-3))
+    images = _images(32)
+    before = model.evaluate(images, batch_size=16, verbose=0, return_dict=True)
+    model.fit(images, batch_size=16, epochs=12, verbose=0)
+    after = model.evaluate(images, batch_size=16, verbose=0, return_dict=True)
+    assert after["loss"] < before["loss"] - 0.3
+
+
+def test_sampling_at_temperature_zero_is_deterministic():
+    model = SDNVAE(**TINY)
+    first = np.asarray(model.sample(2, temperature=0.0))
+    second = np.asarray(model.sample(2, temperature=0.0))
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first[0], first[1])  # no noise at all
+    assert not np.array_equal(
+        np.asarray(model.sample(2, temperature=1.0)),
+        np.asarray(model.sample(2, temperature=1.0)),
+    )
+
+
+def test_decode_keeps_the_fixed_top_layers():
+    model = SDNVAE(**TINY)
+    images = _images(1)
+    zs = model.encode(images)
+    np.testing.assert_array_equal(
+        np.asarray(model.decode(zs)), np.asarray(model.reconstruct(images))
+    )
+    # Keeping every layer is deterministic; keeping only the top one is not.
+    a = np.asarray(model.decode(zs, fixed_layers=1, temperature=1.0))
+    b = np.asarray(model.decode(zs, fixed_layers=1, temperature=1.0))
+    assert not np.array_equal(a, b)
+
+
+def test_keras_round_trip_keeps_the_model(tmp_path):
+    model = SDNVAE(**TINY)
+    images = _images(2)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(
+        np.asarray(loaded.reconstruct(images)), np.asarray(model.reconstruct(images))
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(image_shape=(8, 6, 3)), "image_shape"),
+        (dict(scales=((4, 1, 8),)), "first resolution of 8"),
+        (dict(scales=((8, 1, 8), (2, 1, 8))), "halving"),
+        (dict(sdn_directions=5), "sdn_directions"),
+    ],
+)
+def test_bad_arguments_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SDNVAE(**dict(TINY, **kwargs))
+
+
+def test_cifar10_config_builds_and_runs_one_training_step():
+    from train import configs, density
+
+    config = density.make_config("cifar10", precision="float32")
+    model = density.build_model(config, (32, 32, 3))
+    assert model.depth == 15 and len(model.sdn_layers) == 2 * 15 + 1
+    model.compile(optimizer=density.make_optimizer(config), run_eagerly=True)
+    images = tf.constant(_images(2, size=32))
+    logs = model.train_on_batch(images, return_dict=True)
+    assert np.isfinite(logs["loss"]) and logs["skipped_steps"] == 0
+    assert config["scales"] == configs.DENSITY_CONFIGS["cifar10"]["scales"]

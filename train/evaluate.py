@@ -1,0 +1,183 @@
+"""Evaluate a trained SDN-VAE: python -m train.evaluate.
+
+    python -m train.evaluate --output_dir=runs/cifar10 --iw_samples=1024
+
+From the newest checkpoint of a train.density run (EMA weights):
+  * the test-set negative ELBO in bits/dim (single sample per image),
+  * the importance-weighted bound with --iw_samples samples per image
+    (the paper: 1024), drawn --iw_chunk at a time so memory stays bounded,
+    on the first --iw_images test images,
+  * samples.png: prior samples, one row per temperature,
+  * interpolation.png: two test images, the latents of the top
+    --layer layers interpolated between theirs, the layers below sampled
+    at --temperature (Figure 5 of the paper),
+  * neighbourhood.png: around each of a few test images, its latents kept
+    in the top --layer layers and the rest sampled (Figures 6 and 11),
+and writes them with evaluation.json into --eval_dir (default
+output_dir/evaluation).
+"""
+
+import os
+
+import numpy as np
+from absl import app, flags, logging
+
+from train import callbacks as callbacks_lib
+from train import checkpoints, figures
+from train import density as density_lib
+
+
+def test_images(config, count, batch_size=64):
+    """The first `count` test images (all when count is None), [-1, 1]."""
+    images = []
+    for batch in density_lib.load_split(config, "test", batch_size):
+        images.append(batch["image"].numpy())
+        if count is not None and sum(map(len, images)) >= count:
+            break
+    return np.concatenate(images)[:count]
+
+
+def negative_elbo_bpd(model, images, batch_size=64):
+    """Mean single-sample negative ELBO of `images` in bits/dim."""
+    values = [
+        np.asarray(model.negative_elbo_bpd(images[i : i + batch_size]))
+        for i in range(0, len(images), batch_size)
+    ]
+    return float(np.concatenate(values).mean())
+
+
+def importance_weighted_bpd(model, images, num_samples, chunk):
+    """(IW bound, ELBO over the same samples), means in bits/dim."""
+    iw, elbo = [], []
+    for image in images:  # one image at a time: chunk samples per call
+        bound, single = model.importance_weighted_bpd(image[None], num_samples, chunk)
+        iw.append(bound[0])
+        elbo.append(single[0])
+    return float(np.mean(iw)), float(np.mean(elbo))
+
+
+def interpolation(model, first, second, layers, temperature, steps=8):
+    """[steps, H, W, C]: top `layers` latents interpolated from first to second."""
+    za, zb = model.encode(first[None]), model.encode(second[None])
+    weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)
+    zs = [
+        np.concatenate([(1 - w) * np.asarray(a) + w * np.asarray(b) for w in weights])
+        for a, b in zip(za, zb)
+    ]
+    return np.asarray(model.decode(zs, fixed_layers=layers, temperature=temperature))
+
+
+def neighbourhood(model, image, layers, temperature, count=8):
+    """[count, H, W, C]: the image's latents in the top `layers`, rest sampled."""
+    zs = [np.repeat(np.asarray(z), count, axis=0) for z in model.encode(image[None])]
+    return np.asarray(model.decode(zs, fixed_layers=layers, temperature=temperature))
+
+
+def evaluate(model, config, eval_dir, settings):
+    """Bounds and figures of `model`; returns the evaluation dict."""
+    os.makedirs(eval_dir, exist_ok=True)
+    results = {}
+    with callbacks_lib.ema_weights(model):
+        images = test_images(config, settings["num_images"])
+        results["test_images"] = len(images)
+        results["test_bpd"] = negative_elbo_bpd(model, images)
+        if settings["iw_samples"]:
+            subset = images[: settings["iw_images"]]
+            iw, elbo = importance_weighted_bpd(
+                model, subset, settings["iw_samples"], settings["iw_chunk"]
+            )
+            results.update(
+                iw_samples=settings["iw_samples"],
+                iw_images=len(subset),
+                iw_bpd=iw,
+                iw_elbo_bpd=elbo,
+            )
+        layers, temperature = settings["layer"], settings["temperature"]
+        paths = {}
+        samples = density_lib.sample_grid(model, settings["temperatures"])
+        paths["samples"] = figures.save_png(
+            figures.grid(samples, columns=8), os.path.join(eval_dir, "samples.png"), 2
+        )
+        pairs = [
+            interpolation(model, images[2 * i], images[2 * i + 1], layers, temperature)
+            for i in range(4)
+        ]
+        paths["interpolation"] = figures.save_png(
+            figures.grid(np.concatenate(pairs), columns=8),
+            os.path.join(eval_dir, "interpolation.png"),
+            2,
+        )
+        around = [
+            np.concatenate(
+                [
+                    images[i : i + 1],
+                    neighbourhood(model, images[i], layers, temperature, 7),
+                ]
+            )
+            for i in range(4)
+        ]
+        paths["neighbourhood"] = figures.save_png(
+            figures.grid(np.concatenate(around), columns=8),
+            os.path.join(eval_dir, "neighbourhood.png"),
+            2,
+        )
+    results["figures"] = paths
+    checkpoints.write_json_atomically(
+        os.path.join(eval_dir, "evaluation.json"), results
+    )
+    return results
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    flags.DEFINE_string("output_dir", None, "The train.density run's directory.")
+    flags.DEFINE_string(
+        "eval_dir", None, "Where to write (default output_dir/evaluation)."
+    )
+    flags.DEFINE_integer("num_images", None, "Test images for the ELBO (all: unset).")
+    flags.DEFINE_integer("iw_samples", 1024, "Importance samples (0: skip).")
+    flags.DEFINE_integer("iw_chunk", 64, "Importance samples per forward pass.")
+    flags.DEFINE_integer("iw_images", 100, "Test images for the IW bound.")
+    flags.DEFINE_integer("layer", 2, "Top layers kept/interpolated in the figures.")
+    flags.DEFINE_float("temperature", 0.8, "Temperature of the sampled layers.")
+    flags.DEFINE_list("temperatures", ["1.0", "0.9", "0.8", "0.7"], "Sample rows.")
+    flags.mark_flag_as_required("output_dir")
+
+
+def main(argv):
+    del argv
+    identity = checkpoints.read_run_config(FLAGS.output_dir)
+    if identity.get("command") != "density":
+        raise SystemExit("Error: train.evaluate evaluates train.density runs.")
+    model = density_lib.restore(FLAGS.output_dir, identity)
+    config = density_lib.make_config(
+        **{k: v for k, v in identity.items() if k != "command"},
+        output_dir=FLAGS.output_dir,
+    )
+    settings = dict(
+        num_images=FLAGS.num_images,
+        iw_samples=FLAGS.iw_samples,
+        iw_chunk=FLAGS.iw_chunk,
+        iw_images=FLAGS.iw_images,
+        layer=FLAGS.layer,
+        temperature=FLAGS.temperature,
+        temperatures=[float(t) for t in FLAGS.temperatures],
+    )
+    eval_dir = FLAGS.eval_dir or os.path.join(FLAGS.output_dir, "evaluation")
+    results = evaluate(model, config, eval_dir, settings)
+    logging.info("%s", results)
+    print(f"Test negative ELBO: {results['test_bpd']:.4f} bits/dim")
+    if "iw_bpd" in results:
+        print(
+            f"Importance-weighted bound (k={results['iw_samples']}, "
+            f"{results['iw_images']} images): {results['iw_bpd']:.4f} bits/dim "
+            f"(ELBO on the same images: {results['iw_elbo_bpd']:.4f})"
+        )
+    print(f"Figures and evaluation.json in {eval_dir}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
