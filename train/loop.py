@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from models import vae
 from train import callbacks as callbacks_lib
 from train import checkpoints, runtime
 
@@ -171,7 +172,11 @@ def train(
         return Result(model, strategy, start, start, history)
     global_batch = settings.batch_size
     # A resumed run draws a fresh data order rather than replaying the first.
-    dataset = runtime.shard_by_data(make_dataset(global_batch, settings.seed + start))
+    dataset = make_dataset(global_batch, settings.seed + start)
+    # The models train on images only. Feeding the tensor rather than the
+    # pipeline's dict also avoids Keras reducing a dict of per-replica
+    # values before fit under MultiWorkerMirroredStrategy, which fails.
+    dataset = runtime.shard_by_data(dataset.map(vae.images_of))
     guard = callbacks_lib.StopOnNonFinite(settings.max_consecutive_skips, start)
     log_dir = (
         os.path.join(settings.output_dir, "logs")
@@ -202,6 +207,7 @@ def train(
         steps_per_epoch=min(settings.epoch_steps, remaining),
         callbacks=callbacks,
         verbose=settings.verbose,
+        shuffle=False,  # the pipeline shuffles
     )
     history = fit.history
     if guard.failure:

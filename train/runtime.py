@@ -35,6 +35,16 @@ def make_strategy(name):
             "Received an invalid value for argument `strategy`, expected one of "
             f"{STRATEGIES}, got {name!r}."
         )
+    if name == "multi_worker":
+        # Before anything lists devices: that starts TensorFlow's runtime,
+        # after which collective ops can no longer be configured.
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "Received an invalid value for argument `strategy`: 'multi_worker' "
+                "needs the TF_CONFIG environment variable (cluster and task), "
+                "which is not set."
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         return (
@@ -43,18 +53,15 @@ def make_strategy(name):
             else tf.distribute.get_strategy()
         )
     if name == "mirrored":
-        devices = [d.name for d in gpus] or [
-            d.name for d in tf.config.list_logical_devices("CPU")
-        ]
-        return tf.distribute.MirroredStrategy(devices)
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError(
-                "Received an invalid value for argument `strategy`: 'multi_worker' "
-                "needs the TF_CONFIG environment variable (cluster and task), "
-                "which is not set."
-            )
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        if gpus:
+            return tf.distribute.MirroredStrategy([d.name for d in gpus])
+        # CPU devices: reduce through one device. The default collective
+        # all-reduce keys its instances per process, and a second strategy in
+        # the same process (tests, notebooks) collides with the first.
+        return tf.distribute.MirroredStrategy(
+            [d.name for d in tf.config.list_logical_devices("CPU")],
+            cross_device_ops=tf.distribute.ReductionToOneDevice(),
+        )
     return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
 
 

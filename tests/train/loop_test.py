@@ -1,0 +1,165 @@
+"""Tests of the shared training loop: strategies, precision, non-finite
+steps, resuming, bad settings and TensorBoard summaries."""
+
+import glob
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import train_test_util as util
+
+from train import loop
+
+
+class LossRecorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.losses = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append(float(logs["loss"]))
+
+
+def _train(output_dir, steps, strategy="auto", nan_from=None, use_sdn=False, **kwargs):
+    settings = util.settings(output_dir, steps, strategy=strategy, **kwargs)
+    keras.utils.set_random_seed(0)
+    recorder = LossRecorder()
+    result = loop.train(
+        settings,
+        loop.prepare(settings),
+        util.build_fn(use_sdn=use_sdn),
+        util.dataset_fn(nan_from),
+        {"test": "loop"},
+        extra_callbacks=[recorder],
+    )
+    return result, recorder.losses
+
+
+def test_mirrored_over_two_devices_follows_the_one_device_trajectory(tmp_path):
+    one, one_losses = _train(tmp_path / "one", 6, "one_device", batch_size=16)
+    two, two_losses = _train(tmp_path / "two", 6, "mirrored", batch_size=16)
+    assert (one.strategy.num_replicas_in_sync, two.strategy.num_replicas_in_sync) == (
+        1,
+        2,
+    )
+    # Same global batch, same data: the same losses up to the posterior noise,
+    # which the replicas draw differently.
+    np.testing.assert_allclose(two_losses, one_losses, rtol=2e-3)
+    assert two_losses[-1] < two_losses[0]
+    assert two.step == one.step == 6
+
+
+def test_batch_not_divisible_by_the_replicas_raises_before_training(tmp_path):
+    settings = util.settings(tmp_path, 2, batch_size=3, strategy="mirrored")
+    with pytest.raises(ValueError, match="global batch 3 does not divide evenly"):
+        loop.prepare(settings)
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_float16", "mixed_bfloat16"])
+def test_each_precision_trains_with_finite_loss_and_float32_variables(
+    precision, tmp_path
+):
+    result, losses = _train(tmp_path, 3, precision=precision, use_sdn=True)
+    model = result.model
+    assert model.dtype_policy.name == precision
+    assert np.all(np.isfinite(losses)) and int(model.skipped_steps.numpy()) == 0
+    assert {v.dtype for v in model.trainable_variables} == {"float32"}
+    # Likelihood and KL terms come out in float32 whatever the policy.
+    terms = model.compute_terms(util.images(4))
+    assert {str(t.dtype) for t in terms.values()} == {"<dtype: 'float32'>"}
+    if precision == "mixed_float16":
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        assert float(model.optimizer.dynamic_scale) > 1.0  # dynamic loss scaling
+
+
+@pytest.mark.parametrize("strategy", ["auto", "mirrored"])
+def test_nan_batches_stop_training_and_keep_the_last_good_checkpoint(
+    strategy, tmp_path
+):
+    with pytest.raises(loop.TrainingStopped, match="stopped at step 7: 3 consecutive"):
+        _train(
+            tmp_path,
+            20,
+            strategy,
+            nan_from=4,
+            max_consecutive_skips=3,
+            checkpoint_every=2,
+        )
+    # Steps 1-4 trained; 5-7 were skipped; the newest checkpoint is step 4
+    # and holds finite weights.
+    latest = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+    assert latest.endswith("ckpt-4")
+    model = util.build_fn()()
+    model.optimizer.build(model.trainable_variables)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    checkpoint.restore(latest).assert_existing_objects_matched()
+    assert int(model.optimizer.iterations.numpy()) == 4
+    assert all(np.all(np.isfinite(v.numpy())) for v in model.trainable_variables)
+
+
+def test_rerunning_resumes_from_the_newest_checkpoint(tmp_path):
+    first, _ = _train(tmp_path, 4)
+    weights = [v.numpy() for v in first.model.trainable_variables]
+    second, losses = _train(tmp_path, 6)
+    assert (second.start_step, second.step, len(losses)) == (4, 6, 2)
+    third, _ = _train(tmp_path, 4)  # nothing left to do: restores only
+    assert (third.start_step, third.step) == (6, 6)
+    assert not all(
+        np.array_equal(a, b.numpy())
+        for a, b in zip(weights, third.model.trainable_variables)
+    )
+
+
+def test_an_output_directory_of_another_run_is_refused(tmp_path):
+    _train(tmp_path, 2)
+    settings = util.settings(tmp_path, 4)
+    with pytest.raises(ValueError, match="holds checkpoints of a different run"):
+        loop.train(
+            settings,
+            loop.prepare(settings),
+            util.build_fn(),
+            util.dataset_fn(),
+            {"test": "another"},
+        )
+
+
+def _events(log_dir):
+    scalars, images = {}, set()
+    for path in glob.glob(os.path.join(log_dir, "events*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tensor = tf.make_ndarray(value.tensor)
+                if tensor.dtype == object:  # encoded images
+                    images.add(value.tag)
+                else:
+                    scalars.setdefault(value.tag, []).append((event.step, tensor))
+    return scalars, images
+
+
+def test_tensorboard_scalars_and_images(tmp_path):
+    settings = util.settings(tmp_path, 4, log_every=2, image_every=4)
+    keras.utils.set_random_seed(0)
+    loop.train(
+        settings,
+        loop.prepare(settings),
+        util.build_fn(),
+        util.dataset_fn(),
+        {"test": "summaries"},
+        image_fn=lambda model: {"samples": model.sample(4, 1.0)},
+        scalar_fn=lambda model: {"kl_per_layer/layer_00": model.layer_kl[0]},
+    )
+    scalars, images = _events(str(tmp_path / "logs"))
+    for tag in (
+        "train/loss",
+        "train/bpd",
+        "train/kl_bpd",
+        "train/learning_rate",
+        "train/skipped_steps",
+        "train/images_per_second",
+        "kl_per_layer/layer_00",
+    ):
+        assert [step for step, _ in scalars[tag]] == [2, 4], tag
+    assert scalars["train/learning_rate"][0][1] == pytest.approx(1e-3)
+    assert images == {"samples"}
