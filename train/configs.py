@@ -92,7 +92,7 @@ DENSITY_CONFIGS = {
         downsample_first=False,
     ),
     "imagenet32": dict(
-        dataset="imagenet_resized/32x32",
+        dataset="downsampled_imagenet/32x32",
         image_size=32,
         h_size=200,
         z_size=4,

@@ -54,6 +54,13 @@ def test_configs_hold_table_3():
     assert row("celebahq256") == (
         256, 5, 17, 200, 8, 2, 0.001, 4, 30, 0.999, 0.01, True, 100
     )  # fmt: skip
+    assert [density.make_config(n)["dataset"] for n in configs.DENSITY_CONFIGS] == [
+        "cifar10",
+        "downsampled_imagenet/32x32",
+        "celeb_a_hq/256",
+        "sdn_photo_patches",
+        "sdn_photo_patches",
+    ]
     cifar = configs.DENSITY_CONFIGS["cifar10"]["scales"]
     assert {s: f for s, _, f in cifar} == {32: 260, 16: 240, 8: 120}
     celeba = configs.DENSITY_CONFIGS["celebahq256"]["scales"]
