@@ -1,20 +1,30 @@
-"""Reproduces Table 6 of the SDN paper on this machine: runtime of Conv2D vs SDN.
+"""Reproduces Table 6 of the SDN paper on this machine, beside the authors' layer.
 
 Times the forward pass (and forward+backward) of Conv2D 3x3, Conv2D 5x5 and
 1- and 2-direction SpatialDependency layers (F = C = 200, kernel_size 1) at
 scales 4, 8, 16 and 32, and prints every time with its ratio to Conv2D 3x3
-measured in the same run.
+measured in the same run. Also, from the same run:
+
+* the machine's matmul rate on the sweep's own matmul shape
+  ([B*W, 3F] x [3F, 3F], distinct operands, in the policy's compute dtype)
+  and the 2-direction forward's achieved GFLOP/s as a fraction of it;
+* with PyTorch installed (float32 only), the authors' algorithm
+  (bench/authors_layer.py: a GRUCell(3F, F) in a Python loop over rows) and
+  torch's own Conv2d 3x3, interleaved with ours.
 
     python bench/spatial_dependency_bench.py                # the table
-    python bench/spatial_dependency_bench.py --scales=32 --jit_compile=true
+    python bench/spatial_dependency_bench.py --scales=32 --precision=mixed_bfloat16
 """
 
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
+import machine  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
@@ -39,24 +49,34 @@ flags.DEFINE_enum(
     "Keras dtype policy for every layer.",
 )
 flags.DEFINE_boolean("backward", True, "Also time forward+backward.")
+flags.DEFINE_enum(
+    "authors",
+    "auto",
+    ["auto", "true", "false"],
+    "Time the authors' PyTorch algorithm beside ours (auto: when torch imports "
+    "and the precision is float32).",
+)
+
+SDN_DIRECTIONS = {"1dir-SDN": ("down",), "2dir-SDN": ("down", "right")}
 
 
 def _layers(channels, jit_compile):
-    return {
+    layers = {
         "3x3CNN": keras.layers.Conv2D(channels, 3, padding="same"),
         "5x5CNN": keras.layers.Conv2D(channels, 5, padding="same"),
-        "1dir-SDN": SpatialDependency(
-            channels, channels, directions=("down",), jit_compile=jit_compile
-        ),
-        "2dir-SDN": SpatialDependency(
-            channels, channels, directions=("down", "right"), jit_compile=jit_compile
-        ),
     }
+    for name, directions in SDN_DIRECTIONS.items():
+        layers[name] = SpatialDependency(
+            channels, channels, directions=directions, jit_compile=jit_compile
+        )
+    return layers
 
 
 def _call_ms(fn):
     start = time.perf_counter()
-    tf.nest.map_structure(lambda t: t.numpy(), fn())
+    result = fn()
+    if result is not None:  # TensorFlow runs asynchronously until read
+        tf.nest.map_structure(lambda t: t.numpy(), result)
     return (time.perf_counter() - start) * 1e3
 
 
@@ -93,23 +113,110 @@ def _forward_backward_fn(layer, x):
     return tf.function(step)
 
 
-def measure(scales, batch, channels, repeats, jit_compile, backward):
-    """{(pass, scale, layer name): (median ms, interquartile range ms)}."""
+def _matmul_fn(batch, scale, channels, dtype, rows):
+    """`rows` matmuls [B*W, 3F] x [3F, 3F] on distinct operands, as a sweep does.
+
+    A while loop over distinct slices, so neither constant folding nor
+    common-subexpression elimination can skip any of them.
+    """
+    rng = np.random.default_rng(1)
+    operands = tf.constant(
+        rng.standard_normal((rows, batch * scale, 3 * channels)), dtype=dtype
+    )
+    kernel = tf.constant(
+        rng.standard_normal((3 * channels, 3 * channels)) * 0.05, dtype=dtype
+    )
+
+    def step(i, total):
+        product = tf.matmul(operands[i], kernel)
+        return i + 1, total + tf.cast(product[0, 0], tf.float32)
+
+    return tf.function(
+        lambda: tf.while_loop(lambda i, _: i < rows, step, (0, 0.0))[1],
+        autograph=False,
+    )
+
+
+def sdn_forward_flops(batch, scale, channels, directions):
+    """Multiply-adds x 2 of a kernel-1 SDN forward with C = F: per position,
+    F^2 in, (3F * 3F + F * 3F) per sweep, F^2 out."""
+    per_position = 2 * channels**2 + directions * 12 * channels**2
+    return 2 * per_position * batch * scale * scale
+
+
+def _authors_fns(scale, batch, channels, backward):
+    """{name: callable} timing the authors' algorithm and torch's Conv2d 3x3."""
+    import authors_layer
+    import torch
+
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(0)
+    x = torch.randn(batch, channels, scale, scale)
+    layers = {
+        "torch-3x3CNN": torch.nn.Conv2d(channels, channels, 3, padding=1),
+        "authors-2dir-SDN": authors_layer.AuthorsSDNLayer(
+            channels, channels, SDN_DIRECTIONS["2dir-SDN"]
+        ),
+    }
+
+    def forward(layer):
+        def run():
+            with torch.no_grad():
+                layer(x)
+
+        return run
+
+    def forward_backward(layer):
+        def run():
+            inputs = x.clone().requires_grad_(True)
+            layer(inputs).sum().backward()
+
+        return run
+
+    fns = {("forward", name): forward(layer) for name, layer in layers.items()}
+    if backward:
+        fns.update(
+            {
+                ("forward+backward", name): forward_backward(layer)
+                for name, layer in layers.items()
+            }
+        )
+    return fns
+
+
+def measure(scales, batch, channels, repeats, jit_compile, backward, authors):
+    """{(pass, scale, name): (median ms, interquartile range ms)}.
+
+    Also ("matmul", scale, dtype) entries: the time of one sweep's worth
+    (`scale` rows) of the sweep's matmul.
+    """
     results = {}
     rng = np.random.default_rng(0)
+    compute_dtype = keras.config.dtype_policy().compute_dtype
     passes = {"forward": _forward_fn}
     if backward:
         passes["forward+backward"] = _forward_backward_fn
     for scale in scales:
         x = tf.constant(
-            rng.standard_normal((batch, scale, scale, channels)),
-            dtype=keras.config.dtype_policy().compute_dtype,
+            rng.standard_normal((batch, scale, scale, channels)), dtype=compute_dtype
         )
         layers = _layers(channels, jit_compile)
         for layer in layers.values():
             layer.build(x.shape)
         for pass_name, make_fn in passes.items():
             fns = {name: make_fn(layer, x) for name, layer in layers.items()}
+            if pass_name == "forward":
+                fns["matmul"] = _matmul_fn(batch, scale, channels, compute_dtype, scale)
+            if authors:
+                fns.update(
+                    {
+                        name: fn
+                        for (p, name), fn in _authors_fns(
+                            scale, batch, channels, backward
+                        ).items()
+                        if p == pass_name
+                    }
+                )
             for name, timing in _time_interleaved(fns, repeats).items():
                 results[(pass_name, scale, name)] = timing
     return results
@@ -135,25 +242,98 @@ def format_table(results, scales, passes):
     return "\n".join(lines)
 
 
+def format_matmul_rate(results, scales, batch, channels):
+    lines = [
+        "\n2-direction forward against the matmul rate on the sweep's shape "
+        f"[B*W, 3F] x [3F, 3F] (B={batch}, F={channels}), same run:",
+        "| scale | matmul GFLOP/s | 2dir-SDN forward GFLOP/s | fraction |",
+        "|---|---|---|---|",
+    ]
+    for scale in scales:
+        matmul_ms = results[("forward", scale, "matmul")][0]
+        matmul_rate = 2 * batch * scale * 9 * channels**2 * scale / matmul_ms / 1e6
+        sdn_ms = results[("forward", scale, "2dir-SDN")][0]
+        sdn_rate = sdn_forward_flops(batch, scale, channels, 2) / sdn_ms / 1e6
+        lines.append(
+            f"| {scale} | {matmul_rate:.0f} | {sdn_rate:.0f} | "
+            f"{sdn_rate / matmul_rate:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def format_authors(results, scales, passes):
+    lines = [
+        "\nAgainst the authors' algorithm (PyTorch, same run, interleaved): "
+        "median ms (ratio to that framework's Conv 3x3)"
+    ]
+    lines.append(
+        "| pass | scale | authors' 2dir-SDN | ours 2dir-SDN | ours faster by |"
+    )
+    lines.append("|---|---|---|---|---|")
+    for pass_name in passes:
+        for scale in scales:
+            theirs = results[(pass_name, scale, "authors-2dir-SDN")][0]
+            their_conv = results[(pass_name, scale, "torch-3x3CNN")][0]
+            ours = results[(pass_name, scale, "2dir-SDN")][0]
+            our_conv = results[(pass_name, scale, "3x3CNN")][0]
+            lines.append(
+                f"| {pass_name} | {scale} | {theirs:.1f} ({theirs / their_conv:.2f}x) "
+                f"| {ours:.1f} ({ours / our_conv:.2f}x) | {theirs / ours:.2f}x |"
+            )
+    return "\n".join(lines)
+
+
+def _authors_available(setting, precision):
+    if setting == "false":
+        return False
+    problem = None
+    if precision != "float32":
+        problem = "the authors' layer runs in float32 only"
+    else:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            problem = "PyTorch is not installed (pip install torch)"
+    if problem and setting == "true":
+        raise SystemExit(f"--authors=true, but {problem}.")
+    if problem:
+        print(f"Not timing the authors' layer: {problem}.")
+    return problem is None
+
+
 def main(argv):
     del argv
     tf.get_logger().setLevel("ERROR")  # one tf.function per layer retraces by design
+    for line in machine.describe():
+        print(line)
+    if FLAGS.precision == "mixed_bfloat16" and not machine.has_bf16_units():
+        print(
+            "This CPU has neither AVX512-BF16 nor AMX: bfloat16 matmuls would be "
+            "emulated, so there is nothing to measure under mixed_bfloat16."
+        )
+        return
     keras.config.set_dtype_policy(FLAGS.precision)
     jit = {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
     scales = [int(s) for s in FLAGS.scales]
-    print(
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"{os.cpu_count()} CPU cores, GPUs: {tf.config.list_physical_devices('GPU')}"
-    )
+    authors = _authors_available(FLAGS.authors, FLAGS.precision)
     print(
         f"batch={FLAGS.batch} C=F={FLAGS.channels} precision={FLAGS.precision} "
         f"sweep jit_compile={FLAGS.jit_compile} repeats={FLAGS.repeats}"
     )
     results = measure(
-        scales, FLAGS.batch, FLAGS.channels, FLAGS.repeats, jit, FLAGS.backward
+        scales,
+        FLAGS.batch,
+        FLAGS.channels,
+        FLAGS.repeats,
+        jit,
+        FLAGS.backward,
+        authors,
     )
     passes = ["forward"] + (["forward+backward"] if FLAGS.backward else [])
     print(format_table(results, scales, passes))
+    print(format_matmul_rate(results, scales, FLAGS.batch, FLAGS.channels))
+    if authors:
+        print(format_authors(results, scales, passes))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ import tensorflow as tf
 from keras import layers, ops
 
 from models import vae
-from sdn_tf.distributions import latent
+from sdn_tf import arguments
+from sdn_tf.distributions import latent, quantization
 from sdn_tf.distributions import observation as observation_models
 from sdn_tf.layers import SpatialBroadcast, SpatialDependency
 
@@ -35,7 +36,19 @@ DECODERS = ("deconv", "sdn", "broadcast")
 OBSERVATIONS = ("bernoulli", "gaussian", "logistic")
 
 
-_check = vae.check_argument
+_check = arguments.check
+
+
+def _channel_counts(channels, count, name):
+    """`count` positive channel counts, as a tuple of ints."""
+    values = tuple(channels) if isinstance(channels, (tuple, list)) else ()
+    _check(
+        len(values) == count and all(arguments.is_integer(c) and c > 0 for c in values),
+        name,
+        f"{count} positive channel counts",
+        channels,
+    )
+    return tuple(int(c) for c in values)
 
 
 @keras.saving.register_keras_serializable(package="sdn_tf")
@@ -103,22 +116,18 @@ class BetaVAE(vae.VariationalModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        image_shape = tuple(image_shape)
+        shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else ()
         _check(
-            len(image_shape) == 3
-            and all(isinstance(d, int) and d > 0 for d in image_shape)
-            and image_shape[0] % 16 == 0
-            and image_shape[1] % 16 == 0,
+            len(shape) == 3
+            and all(arguments.is_integer(d) and d > 0 for d in shape)
+            and shape[0] % 16 == 0
+            and shape[1] % 16 == 0,
             "image_shape",
             "(height, width, channels) with height and width divisible by 16",
             image_shape,
         )
-        _check(
-            isinstance(latent_dim, int) and latent_dim > 0,
-            "latent_dim",
-            "a positive integer",
-            latent_dim,
-        )
+        image_shape = tuple(int(d) for d in shape)
+        latent_dim = arguments.positive_integer(latent_dim, "latent_dim")
         _check(decoder in DECODERS, "decoder", f"one of {DECODERS}", decoder)
         _check(
             observation in OBSERVATIONS,
@@ -126,18 +135,22 @@ class BetaVAE(vae.VariationalModel):
             f"one of {OBSERVATIONS}",
             observation,
         )
-        _check(
-            len(tuple(encoder_channels)) == 4,
-            "encoder_channels",
-            "four channel counts",
-            encoder_channels,
+        beta = arguments.non_negative_number(beta, "beta")
+        encoder_channels = _channel_counts(encoder_channels, 4, "encoder_channels")
+        decoder_channels = _channel_counts(decoder_channels, 3, "decoder_channels")
+        hidden_units = arguments.positive_integer(hidden_units, "hidden_units")
+        fc_channels = arguments.positive_integer(fc_channels, "fc_channels")
+        sdn_features = arguments.positive_integer(sdn_features, "sdn_features")
+        broadcast_layers = arguments.non_negative_integer(
+            broadcast_layers, "broadcast_layers"
         )
-        _check(
-            len(tuple(decoder_channels)) == 3,
-            "decoder_channels",
-            "three channel counts",
-            decoder_channels,
+        broadcast_channels = arguments.positive_integer(
+            broadcast_channels, "broadcast_channels"
         )
+        broadcast_mlp_layers = arguments.non_negative_integer(
+            broadcast_mlp_layers, "broadcast_mlp_layers"
+        )
+        num_bits = quantization.check_num_bits(num_bits)
         scales = [
             image_shape[0] // 8,
             image_shape[0] // 4,
@@ -278,7 +291,7 @@ class BetaVAE(vae.VariationalModel):
         return self.observation.distribution(self.decoder(z), self.log_scale)
 
     def compute_terms(self, images, training=False):
-        images = ops.cast(images, self.compute_dtype)
+        images = self._model_images(images)
         q = self.posterior(images)
         loc = q.distribution.loc
         scale = q.distribution.scale
@@ -301,11 +314,15 @@ class BetaVAE(vae.VariationalModel):
     # Public API
     def encode(self, images):
         """Posterior means [B, latent_dim] (float32)."""
-        return self.posterior(ops.cast(images, self.compute_dtype)).mean()
+        return self.posterior(self._model_images(images)).mean()
 
     def posterior_scale(self, images):
         """Posterior standard deviations [B, latent_dim] (float32)."""
-        return self.posterior(ops.cast(images, self.compute_dtype)).stddev()
+        return self.posterior(self._model_images(images)).stddev()
+
+    def _model_images(self, images):
+        """Images on the [-1, 1] grid (checked) in the compute dtype."""
+        return ops.cast(vae.checked_images(images, self.num_bits), self.compute_dtype)
 
     def decode(self, z):
         """Images in [-1, 1] that latents stand for: the mode of p(x | z)
@@ -316,6 +333,9 @@ class BetaVAE(vae.VariationalModel):
 
     def sample(self, num_samples, temperature=1.0, seed=None):
         """Decoded draws from the prior N(0, temperature^2 I)."""
+        if not tf.is_tensor(num_samples):
+            num_samples = arguments.positive_integer(num_samples, "num_samples")
+        temperature = arguments.temperature(temperature)
         z = keras.random.normal((num_samples, self.latent_dim), seed=seed) * temperature
         return self.decode(z)
 
@@ -386,15 +406,8 @@ class BetaAnnealing(keras.callbacks.Callback):
 
     def __init__(self, final_beta, anneal_steps):
         super().__init__()
-        _check(final_beta >= 0, "final_beta", "a non-negative number", final_beta)
-        _check(
-            isinstance(anneal_steps, int) and anneal_steps >= 0,
-            "anneal_steps",
-            "a non-negative integer",
-            anneal_steps,
-        )
-        self.final_beta = float(final_beta)
-        self.anneal_steps = anneal_steps
+        self.final_beta = arguments.non_negative_number(final_beta, "final_beta")
+        self.anneal_steps = arguments.non_negative_integer(anneal_steps, "anneal_steps")
 
     def value_at(self, step):
         if self.anneal_steps == 0:

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from sdn_tf import arguments
 from sdn_tf.layers import weight_norm
 
 # The authors scale the network's outputs by 0.1, which keeps the first
@@ -90,22 +91,21 @@ class IAFStep(keras.layers.Layer):
 
     def __init__(self, z_size, context_size=100, num_layers=2, **kwargs):
         super().__init__(**kwargs)
-        self.z_size, self.context_size, self.num_layers = (
-            z_size,
-            context_size,
-            num_layers,
-        )
+        self.z_size = arguments.positive_integer(z_size, "z_size")
+        self.context_size = arguments.positive_integer(context_size, "context_size")
+        # At least one type-B layer: the last one outputs (m, s).
+        self.num_layers = arguments.positive_integer(num_layers, "num_layers")
         self.first = MaskedConv2D(
-            context_size, "A", name="masked_a", dtype=self.dtype_policy
+            self.context_size, "A", name="masked_a", dtype=self.dtype_policy
         )
         self.hidden = [
             MaskedConv2D(
-                2 * z_size if i == num_layers - 1 else context_size,
+                2 * self.z_size if i == self.num_layers - 1 else self.context_size,
                 "B",
                 name=f"masked_b_{i}",
                 dtype=self.dtype_policy,
             )
-            for i in range(num_layers)
+            for i in range(self.num_layers)
         ]
 
     def flow(self, z0, context):

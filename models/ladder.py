@@ -24,6 +24,7 @@ import keras
 from keras import ops
 
 from models import iaf
+from sdn_tf import arguments
 from sdn_tf.distributions import latent
 from sdn_tf.layers import (
     ResSpatialDependency,
@@ -91,8 +92,14 @@ class LadderLayer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.h_size, self.z_size, self.downsample = h_size, z_size, downsample
-        self.top = top
+        h_size = arguments.positive_integer(h_size, "h_size")
+        z_size = arguments.positive_integer(z_size, "z_size")
+        context_size = arguments.positive_integer(context_size, "context_size")
+        if sdn_features is not None:
+            sdn_features = arguments.positive_integer(sdn_features, "sdn_features")
+        self.h_size, self.z_size = h_size, z_size
+        self.downsample = arguments.boolean(downsample, "downsample")
+        self.top = arguments.boolean(top, "top")
         self.sdn_features, self.context_size = sdn_features, context_size
         self.directions_a, self.directions_b = tuple(directions_a), tuple(directions_b)
         q_channels, p_channels = 2 * z_size + context_size, 2 * z_size

@@ -31,7 +31,8 @@ import tensorflow as tf
 from keras import ops
 
 from models import ladder, vae
-from sdn_tf.distributions import DiscretizedLogisticMixture
+from sdn_tf import arguments
+from sdn_tf.distributions import DiscretizedLogisticMixture, quantization
 from sdn_tf.layers import (
     ResSpatialDependency,
     WeightNormConv2D,
@@ -51,7 +52,43 @@ def free_bits_kl(kl_per_layer, free_bits):
     return ops.sum(ops.maximum(ops.mean(kl_per_layer, axis=1), free_bits))
 
 
-_check = vae.check_argument
+_check = arguments.check
+
+
+def _image_shape(image_shape):
+    """(size, size, channels) of positive integers, as ints."""
+    shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else ()
+    _check(
+        len(shape) == 3
+        and all(arguments.is_integer(d) and d > 0 for d in shape)
+        and shape[0] == shape[1],
+        "image_shape",
+        "a square (size, size, channels) of positive integers",
+        image_shape,
+    )
+    return tuple(int(d) for d in shape)
+
+
+def _scales(scales):
+    """((resolution, layers, sdn_features or None), ...) as ints, checked."""
+    entries = tuple(tuple(s) if isinstance(s, (tuple, list)) else s for s in scales)
+    _check(
+        len(entries) > 0
+        and all(
+            isinstance(s, tuple)
+            and len(s) == 3
+            and arguments.is_integer(s[0])
+            and s[0] > 0
+            and arguments.is_integer(s[1])
+            and s[1] >= 1
+            and (s[2] is None or (arguments.is_integer(s[2]) and s[2] > 0))
+            for s in entries
+        ),
+        "scales",
+        "(resolution, layers >= 1, sdn_features or None) triples of positive integers",
+        scales,
+    )
+    return tuple((int(s), int(n), None if f is None else int(f)) for s, n, f in entries)
 
 
 @keras.saving.register_keras_serializable(package="sdn_tf")
@@ -109,31 +146,39 @@ class SDNVAE(vae.VariationalModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        image_shape = tuple(image_shape)
-        scales = tuple(
-            (int(s), int(n), None if f is None else int(f)) for s, n, f in scales
-        )
-        _check(
-            len(image_shape) == 3 and image_shape[0] == image_shape[1],
-            "image_shape",
-            "a square (size, size, channels)",
-            image_shape,
-        )
+        image_shape = _image_shape(image_shape)
+        scales = _scales(scales)
+        h_size = arguments.positive_integer(h_size, "h_size")
+        z_size = arguments.positive_integer(z_size, "z_size")
         first = image_shape[0] // (2 if downsample_first else 1)
         _check(
-            scales and scales[0][0] == first,
+            scales[0][0] == first,
             "scales",
             f"a first resolution of {first} for images of size {image_shape[0]}",
             scales,
         )
         _check(
-            all(b[0] * 2 == a[0] for a, b in zip(scales, scales[1:]))
-            and all(n >= 1 for _, n, _ in scales),
+            all(b[0] * 2 == a[0] for a, b in zip(scales, scales[1:])),
             "scales",
-            "halving resolutions with at least one layer each",
+            "resolutions halving from one scale to the next",
             scales,
         )
-        _check(1 <= sdn_directions <= 4, "sdn_directions", "1 to 4", sdn_directions)
+        sdn_directions = arguments.integer_in_range(
+            sdn_directions, "sdn_directions", 1, 4
+        )
+        use_sdn = arguments.boolean(use_sdn, "use_sdn")
+        sdn_min_scale = arguments.non_negative_integer(sdn_min_scale, "sdn_min_scale")
+        if sdn_max_scale is not None:
+            sdn_max_scale = arguments.non_negative_integer(
+                sdn_max_scale, "sdn_max_scale"
+            )
+        num_components = arguments.positive_integer(num_components, "num_components")
+        num_bits = quantization.check_num_bits(num_bits)
+        free_bits = arguments.non_negative_number(free_bits, "free_bits")
+        iaf_context = arguments.positive_integer(iaf_context, "iaf_context")
+        iaf_layers = arguments.positive_integer(iaf_layers, "iaf_layers")
+        downsample_first = arguments.boolean(downsample_first, "downsample_first")
+        weight_norm = arguments.boolean(weight_norm, "weight_norm")
         self.image_shape, self.h_size, self.z_size = image_shape, h_size, z_size
         self.scales, self.sdn_directions, self.use_sdn = scales, sdn_directions, use_sdn
         self.sdn_min_scale, self.sdn_max_scale = sdn_min_scale, sdn_max_scale
@@ -316,7 +361,7 @@ class SDNVAE(vae.VariationalModel):
     def log_weights(self, images, deterministic=False):
         """Per example: log p(x | z), KL per layer [layers, B] (top first), and
         log p(x | z) + log p(z) - log q(z), all float32 nats."""
-        images = ops.cast(images, "float32")
+        images = vae.checked_images(images, self.num_bits)
         q_ups = self._bottom_up(images)
         params, _, log_qs, log_ps = self._top_down(
             ops.shape(images)[0], q_ups=q_ups, deterministic=deterministic
@@ -354,7 +399,9 @@ class SDNVAE(vae.VariationalModel):
         Returns:
           (iw_bpd [B], elbo_bpd [B]) as float32 numpy arrays.
         """
-        images = np.asarray(images, np.float32)
+        num_samples = arguments.positive_integer(num_samples, "num_samples")
+        chunk = arguments.positive_integer(chunk, "chunk")
+        images = np.asarray(vae.checked_images(images, self.num_bits))
         batch = len(images)
         running, total = np.full(batch, -np.inf), np.zeros(batch)
         done = 0
@@ -377,6 +424,7 @@ class SDNVAE(vae.VariationalModel):
     # Generation
     def encode(self, images):
         """z of every layer (top first), with posterior noise set to 0."""
+        images = vae.checked_images(images, self.num_bits)
         q_ups = self._bottom_up(images)
         _, zs, _, _ = self._top_down(
             ops.shape(images)[0], q_ups=q_ups, deterministic=True
@@ -386,14 +434,29 @@ class SDNVAE(vae.VariationalModel):
     def decode(self, zs, fixed_layers=None, temperature=1.0):
         """Images (mode of p(x | z)) from z of the top `fixed_layers` layers
         (all given ones by default) and prior samples below."""
+        zs = list(zs)
+        _check(
+            0 < len(zs) <= self.depth,
+            "zs",
+            f"the latents of 1 to {self.depth} layers, top first",
+            f"{len(zs)} tensors",
+        )
+        if fixed_layers is not None:
+            fixed_layers = arguments.integer_in_range(
+                fixed_layers, "fixed_layers", 0, len(zs)
+            )
+        temperature = arguments.temperature(temperature)
         batch = ops.shape(zs[0])[0]
         params, _, _, _ = self._top_down(
-            batch, zs=list(zs), fixed_layers=fixed_layers, temperature=temperature
+            batch, zs=zs, fixed_layers=fixed_layers, temperature=temperature
         )
         return self.likelihood(params).mode()
 
     def sample(self, num_samples, temperature=1.0):
         """Images from the prior at `temperature` (0: deterministic)."""
+        if not tf.is_tensor(num_samples):
+            num_samples = arguments.positive_integer(num_samples, "num_samples")
+        temperature = arguments.temperature(temperature)
         params, _, _, _ = self._top_down(
             num_samples, temperature=temperature, deterministic=temperature == 0
         )

@@ -11,14 +11,28 @@ work:
     "mixed_float16", a fixed scale of 1 otherwise. Either way it applies no
     update when a gradient is not finite, which is how a bad batch is
     skipped without touching weights or optimizer state;
+  * one check decides whether a step is finite: the loss and every
+    gradient, agreed across replicas. A step it rejects reaches the
+    optimizer with NaN gradients, so the optimizer (which on its own looks
+    only at one replica's gradients, never at the loss) skips exactly the
+    steps that are reported skipped;
   * every skipped step is counted (`skipped_steps`, and
     `consecutive_skipped_steps` which a finite step resets), agreed across
     replicas, so a callback can stop training that keeps failing;
-  * metrics only average finite steps.
+  * metrics only average finite steps, and read NaN (never 0.0) when there
+    was none;
+  * evaluation counts its non-finite batches (`nonfinite_batches`, left out
+    of the averages) and raises when no batch was finite.
 """
+
+import math
+import warnings
 
 import keras
 import tensorflow as tf
+
+from sdn_tf import arguments
+from sdn_tf.distributions import quantization
 
 
 def images_of(data):
@@ -37,26 +51,107 @@ def guarded_optimizer(optimizer):
         return optimizer
     if keras.config.dtype_policy().name == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)
-    # A fixed scale of 1: growth never triggers (a non-finite step halves it,
-    # which is exact in float32 and undone by the unscaling).
-    return keras.optimizers.LossScaleOptimizer(
-        optimizer, initial_scale=1.0, dynamic_growth_steps=2**31 - 1
-    )
+    return SkipNonFiniteOptimizer(optimizer)
 
 
-def _all_finite(loss, grads):
-    checks = [tf.reduce_all(tf.math.is_finite(loss))]
-    checks += [tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None]
+@keras.saving.register_keras_serializable(package="sdn_tf")
+class SkipNonFiniteOptimizer(keras.optimizers.LossScaleOptimizer):
+    """A LossScaleOptimizer whose scale stays 1: it only skips non-finite
+    updates, for float32 training.
+
+    The dynamic scale halves on every skipped step and never grows back
+    here; after ~126 skips over a long run it would underflow float32 and
+    turn every gradient into zeros reported as real steps.
+    """
+
+    def __init__(self, inner_optimizer, **kwargs):
+        kwargs.update(initial_scale=1.0, dynamic_growth_steps=2**31 - 1)
+        super().__init__(inner_optimizer, **kwargs)
+
+    def _stateful_handle_non_finite_grads(self):
+        self.step_counter.assign(0)  # skip the update, keep the scale
+
+
+def _all_finite(tensors):
+    checks = [
+        tf.reduce_all(tf.math.is_finite(tf.cast(t, tf.float32)))
+        for t in tensors
+        if t is not None
+    ]
     return tf.reduce_all(tf.stack(checks))
 
 
-def check_argument(condition, name, expected, got):
-    """Raises the project's ValueError for argument `name` unless condition."""
-    if not condition:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected "
-            f"{expected}, got {got!r}."
-        )
+def _agreed_across_replicas(finite):
+    """True only where every replica's `finite` is: one bad batch spoils the
+    summed gradient, and evaluation must drop the same batches everywhere."""
+    context = tf.distribute.get_replica_context()
+    if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        return finite
+    bad = context.all_reduce("SUM", 1 - tf.cast(finite, tf.int32))
+    return tf.equal(bad, 0)
+
+
+def _first_replica():
+    """1 on the first replica, 0 on the others: counts a global batch once."""
+    context = tf.distribute.get_replica_context()
+    if context is None:
+        return tf.constant(1.0)
+    return tf.cast(tf.equal(context.replica_id_in_sync_group, 0), tf.float32)
+
+
+def _nan_unless(finite, grads):
+    """`grads`, or NaNs in their place when not `finite`.
+
+    The LossScaleOptimizer skips an update only when a gradient is not
+    finite, and under tf.distribute it looks at the first replica's alone;
+    NaN gradients on every replica make it skip exactly the steps that our
+    check (loss and gradients, all replicas) rejects.
+    """
+    return [
+        None if g is None else tf.where(finite, g, tf.constant(math.nan, g.dtype))
+        for g in grads
+    ]
+
+
+# The project's argument check (kept under its old name for the models).
+check_argument = arguments.check
+
+
+def checked_images(images, num_bits=8):
+    """Images as float32 on the [-1, 1] grid, or an error that says so.
+
+    Integer images are taken for 8-bit pixels and converted exactly as
+    `quantization.from_uint8` does; float images outside [-1, 1] (pixels in
+    [0, 255] or [0, 1] scaled the wrong way) raise instead of giving a
+    plausible but meaningless bits/dim. NaNs pass: a NaN batch is a
+    non-finite step, skipped and counted. Eagerly a ValueError; in a graph
+    (fit, evaluate, tf.distribute) an InvalidArgumentError with the same
+    message; under XLA, which has no Assert, a batch of NaNs.
+    """
+    images = tf.convert_to_tensor(images)
+    if images.dtype.is_integer:  # on the grid by construction
+        return quantization.as_grid_values(images, num_bits)
+    images = tf.cast(images, tf.float32)
+    outside = tf.reduce_any(tf.abs(images) > 1.0)  # False for NaN
+    message = (
+        "Received an invalid value for argument `images`, expected float "
+        "values in [-1, 1] (8-bit pixels: pass them as uint8, or convert "
+        "with sdn_tf.distributions.quantization.from_uint8), got values in"
+    )
+    if tf.executing_eagerly():
+        if bool(outside):
+            low, high = float(tf.reduce_min(images)), float(tf.reduce_max(images))
+            raise ValueError(f"{message} [{low:g}, {high:g}].")
+        return images
+    check = tf.debugging.Assert(
+        tf.logical_not(outside),
+        [message, tf.reduce_min(images), tf.reduce_max(images)],
+        name="images_in_range",
+    )
+    with tf.control_dependencies([check]):
+        # XLA (fit on a GPU) drops Assert ops: there the batch turns NaN
+        # instead, so that it is skipped and counted, never scored.
+        return tf.where(outside, tf.constant(math.nan), images)
 
 
 def _multi_worker(strategy):
@@ -64,6 +159,14 @@ def _multi_worker(strategy):
         isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
         and strategy.extended._in_multi_worker_mode()
     )
+
+
+class FiniteStepMean(keras.metrics.Mean):
+    """Mean over the finite steps (weight 1; skipped ones weigh 0), NaN when
+    there was none: 0.0 would read like a real loss."""
+
+    def result(self):
+        return tf.where(self.count > 0, super().result(), math.nan)
 
 
 class VariationalModel(keras.Model):
@@ -77,9 +180,8 @@ class VariationalModel(keras.Model):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._trackers = {
-            name: keras.metrics.Mean(name=name) for name in self.term_names
-        }
+        self._trackers = {name: FiniteStepMean(name=name) for name in self.term_names}
+        self._nonfinite_batches = keras.metrics.Sum(name="nonfinite_batches")
         self.skipped_steps = self.add_weight(
             name="skipped_steps",
             shape=(),
@@ -119,17 +221,19 @@ class VariationalModel(keras.Model):
 
     @property
     def metrics(self):
-        return list(self._trackers.values())
+        return [*self._trackers.values(), self._nonfinite_batches]
 
     def _update_trackers(self, terms, weight):
         for name, tracker in self._trackers.items():
             value = tf.cast(terms[name], tf.float32)
             tracker.update_state(tf.where(weight > 0, value, 0.0), sample_weight=weight)
 
-    def _results(self, with_skipped=True):
+    def _results(self, training=True):
         results = {name: tracker.result() for name, tracker in self._trackers.items()}
-        if with_skipped:
+        if training:
             results["skipped_steps"] = self.skipped_steps
+        else:
+            results["nonfinite_batches"] = self._nonfinite_batches.result()
         if _multi_worker(tf.distribute.get_strategy()):
             # Keras reduces step outputs across workers along axis 0, which
             # scalars lack: give it one-element vectors (the mean is the same).
@@ -145,13 +249,9 @@ class VariationalModel(keras.Model):
             scaled = self.optimizer.scale_loss(loss / replicas)
         variables = self.trainable_variables
         grads = tape.gradient(scaled, variables)
-        finite = _all_finite(loss, grads)
-        context = tf.distribute.get_replica_context()
-        if context is not None and replicas > 1:
-            # One replica's bad batch makes the summed gradient non-finite.
-            bad = context.all_reduce("SUM", 1 - tf.cast(finite, tf.int32))
-            finite = tf.equal(bad, 0)
-        self.optimizer.apply(grads, variables)  # skipped when not finite
+        finite = _agreed_across_replicas(_all_finite([loss, *grads]))
+        # Skipped when not finite: the optimizer sees NaNs then.
+        self.optimizer.apply(_nan_unless(finite, grads), variables)
         skipped = tf.cast(tf.logical_not(finite), tf.int64)
         self.skipped_steps.assign_add(skipped)
         self.consecutive_skipped_steps.assign(
@@ -162,13 +262,34 @@ class VariationalModel(keras.Model):
 
     def test_step(self, data):
         terms = self.compute_terms(images_of(data), training=False)
-        finite = tf.reduce_all(
-            tf.stack(
-                [
-                    tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32)))
-                    for v in terms.values()
-                ]
-            )
-        )
+        finite = _agreed_across_replicas(_all_finite(list(terms.values())))
         self._update_trackers(terms, tf.cast(finite, tf.float32))
-        return self._results(with_skipped=False)
+        nonfinite = 1.0 - tf.cast(finite, tf.float32)
+        self._nonfinite_batches.update_state(nonfinite * _first_replica())
+        return self._results(training=False)
+
+    def evaluate(self, *args, **kwargs):
+        """As keras.Model.evaluate, with `nonfinite_batches` among the results.
+
+        Batches with a non-finite term are left out of the averages and
+        counted (with a warning); when no batch was finite there is no
+        number to report, and this raises FloatingPointError.
+        """
+        results = super().evaluate(*args, **kwargs)
+        nonfinite = int(round(float(self._nonfinite_batches.result())))
+        # The loss is NaN exactly when no batch was finite (FiniteStepMean).
+        if nonfinite and math.isnan(float(self._trackers["loss"].result())):
+            raise FloatingPointError(
+                f"Evaluation found no finite batch: all {nonfinite} batches "
+                "gave a NaN or infinite loss (NaN in the images, images "
+                "outside [-1, 1] under XLA, or diverged weights), so there is "
+                "no loss to report."
+            )
+        if nonfinite:
+            warnings.warn(
+                f"Evaluation left {nonfinite} non-finite batch(es) out of its "
+                "averages (see `nonfinite_batches` in the results).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return results

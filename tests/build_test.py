@@ -21,6 +21,7 @@ THIRD_PARTY = {
     "tensorflow": "tensorflow",
     "tensorflow_datasets": "tensorflow-datasets",
     "tensorflow_probability": "tensorflow-probability",
+    "torch": "torch",  # bench/ only: the authors' layer, when installed
 }
 
 

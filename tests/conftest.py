@@ -30,7 +30,12 @@ def _fresh_keras_state():
     keras.backend.clear_session()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def two_cpu_strategy():
-    """MirroredStrategy over the two logical CPU devices."""
+    """MirroredStrategy over the two logical CPU devices, one per process.
+
+    Two MirroredStrategy objects in one process number their collective
+    all-reduces independently, and on CPUs the numbers collide ("Shape
+    mismatch in the collective instance"); a real program makes one.
+    """
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

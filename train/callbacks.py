@@ -1,12 +1,16 @@
 """Callbacks of the training loop: checkpoints, stopping, summaries."""
 
 import contextlib
+import signal
+import threading
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
+
+from train import checkpoints
 
 
 def _uses_ema(model):
@@ -34,7 +38,12 @@ def ema_weights(model):
 
 
 class PeriodicCheckpoint(keras.callbacks.Callback):
-    """Saves a checkpoint every `every` optimizer steps and at the last one."""
+    """Saves a checkpoint every `every` steps and at the last one.
+
+    A failed save raises checkpoints.CheckpointWriteError, which ends `fit`
+    (unlike the OutOfRangeError TensorFlow raised, which Keras takes for
+    the end of the data).
+    """
 
     def __init__(self, checkpointer, every, total_steps):
         super().__init__()
@@ -51,15 +60,15 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
 
 
 class StopAtStep(keras.callbacks.Callback):
-    """Stops `fit` after `total_steps` batches counted from `start_step`."""
+    """Stops `fit` once the run's step (see checkpoints.training_step)
+    reaches `total_steps`."""
 
-    def __init__(self, start_step, total_steps):
+    def __init__(self, total_steps):
         super().__init__()
-        self.batches, self.start_step, self.total_steps = 0, start_step, total_steps
+        self.total_steps = total_steps
 
     def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        if self.start_step + self.batches >= self.total_steps:
+        if checkpoints.training_step(self.model) >= self.total_steps:
             self.model.stop_training = True
 
 
@@ -70,14 +79,17 @@ class StopOnNonFinite(keras.callbacks.Callback):
     holds the message once training was stopped.
     """
 
-    def __init__(self, max_consecutive, start_step=0):
+    def __init__(self, max_consecutive):
         super().__init__()
-        self.max_consecutive, self.start_step = max_consecutive, start_step
-        self.batches, self.failure, self._skipped = 0, None, 0
+        self.max_consecutive = max_consecutive
+        self.failure, self._skipped = None, 0
+
+    def on_train_begin(self, logs=None):
+        # A resumed run restores the count: only new skips are reported.
+        self._skipped = int(self.model.skipped_steps.numpy())
 
     def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        step = self.start_step + self.batches
+        step = checkpoints.training_step(self.model)
         skipped = int(self.model.skipped_steps.numpy())
         if skipped > self._skipped:
             in_a_row = int(self.model.consecutive_skipped_steps.numpy())
@@ -97,6 +109,45 @@ class StopOnNonFinite(keras.callbacks.Callback):
                     "last checkpoint holds the last good state."
                 )
                 self.model.stop_training = True
+
+
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Turns the first Ctrl-C (SIGINT) during `fit` into a stop after the
+    current step; a second one interrupts at once (KeyboardInterrupt).
+
+    `interrupted` tells whether training was stopped this way. The handler
+    is installed for the duration of `fit` (main thread only: Python
+    delivers signals there) and `uninstall` restores the previous one.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.interrupted, self._previous = False, None
+
+    def _handle(self, signum, frame):
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        logging.warning(
+            "Interrupted: stopping after the current step and saving a checkpoint "
+            "(Ctrl-C again to stop at once, without saving)."
+        )
+
+    def on_train_begin(self, logs=None):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.interrupted:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.uninstall()
+
+    def uninstall(self):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 class Summaries(keras.callbacks.Callback):
@@ -132,7 +183,7 @@ class Summaries(keras.callbacks.Callback):
         return float(np.asarray(rate))
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        self.step = checkpoints.training_step(self.model)
         if self.step % self.every == 0:
             now = time.monotonic()
             seconds, steps = now - self._last[0], self.step - self._last[1]

@@ -2,16 +2,25 @@
 
 Checkpoints (model, optimizer with its EMA slots and step count, and the
 model's seed generator, which carries the RNG state) are written by
-tf.train.CheckpointManager: the data files of checkpoint N are complete
-before the `checkpoint` index names them, so a process killed while writing
-leaves the previous checkpoint as the newest valid one. The run's
-configuration is kept beside them in run_config.json (written atomically),
-so a rerun of the same command resumes and a different run refuses the
-directory.
+tf.train.CheckpointManager into `ckpt-N_temp/` and then renamed to
+`ckpt-N.index` and `ckpt-N.data-*`, so a process killed while writing
+leaves the previous checkpoint as the newest complete one.
+
+Restoring trusts the files, not the `checkpoint` state file: the newest
+checkpoint whose index and data files are all present and that restores is
+used, newer ones that fail to restore are named in a warning and skipped,
+and the state file is rewritten to match. A failed write raises
+CheckpointWriteError (never TensorFlow's OutOfRangeError, which Keras
+would take for the end of the data) and leaves the previous checkpoints as
+they were. The run's configuration is kept beside them in run_config.json
+(written atomically), so a rerun of the same command resumes and a
+different run refuses the directory.
 """
 
+import glob
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -19,6 +28,54 @@ import tensorflow as tf
 from absl import logging
 
 RUN_CONFIG = "run_config.json"
+CHECKPOINTS = "checkpoints"
+_PREFIX = "ckpt"
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (the previous ones are intact).
+
+    Deliberately not a tf.errors.OpError: Keras `fit` ends an epoch quietly
+    on OutOfRangeError, which is how TensorFlow reports a full disk or a
+    file-size limit.
+    """
+
+
+def training_step(model):
+    """The run's step: batches trained on, whether their update was applied
+    or skipped as non-finite (optimizer iterations + skipped steps).
+
+    Both counters live in the checkpoint, so a resumed run continues it.
+    """
+    step = int(model.optimizer.iterations.numpy())
+    skipped = getattr(model, "skipped_steps", None)
+    return step + (int(skipped.numpy()) if skipped is not None else 0)
+
+
+def complete_checkpoints(directory):
+    """[(step, prefix)] of the checkpoints in `directory` whose index and
+    every data shard exist, oldest first (whatever the state file says)."""
+    found = []
+    for index in glob.glob(os.path.join(directory, f"{_PREFIX}-*.index")):
+        prefix = index[: -len(".index")]
+        match = re.fullmatch(rf"{_PREFIX}-(\d+)", os.path.basename(prefix))
+        if not match:
+            continue
+        shards = glob.glob(glob.escape(prefix) + ".data-*-of-*")
+        counts = {re.search(r"-of-(\d+)$", s).group(1) for s in shards}
+        if len(counts) == 1 and len(shards) == int(counts.pop()):
+            found.append((int(match.group(1)), prefix))
+    return sorted(found)
+
+
+def remove_temporary_saves(directory):
+    """Deletes the `ckpt-N_temp/` directories of saves that never finished
+    (a killed process leaves them; at CIFAR scale they are gigabytes)."""
+    for path in glob.glob(os.path.join(directory, f"{_PREFIX}-*_temp")):
+        logging.warning(
+            "Removing %s, left by a checkpoint save that never ended.", path
+        )
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_json_atomically(path, payload):
@@ -63,9 +120,7 @@ def check_run_config(output_dir, identity):
         checkpoints without a run_config.json.
     """
     path = os.path.join(output_dir, RUN_CONFIG)
-    has_checkpoints = tf.train.latest_checkpoint(
-        os.path.join(output_dir, "checkpoints")
-    )
+    has_checkpoints = complete_checkpoints(os.path.join(output_dir, CHECKPOINTS))
     if not os.path.exists(path):
         if has_checkpoints:
             raise ValueError(
@@ -93,46 +148,126 @@ def check_run_config(output_dir, identity):
         )
 
 
-class Checkpointer:
-    """Restores the newest checkpoint of a run or starts it, then saves.
+def _cause(error):
+    """The OS's or TensorFlow's reason, without TensorFlow's op prefix."""
+    message = getattr(error, "message", None) or str(error)
+    return message.split("}} ")[-1].strip()
 
-    Non-chief workers of a multi-worker run write to a scratch directory
-    (every worker must take part in saving) and delete it.
+
+class Checkpointer:
+    """Restores the newest complete checkpoint of a run or starts it, then saves.
+
+    Checkpoints are numbered by `training_step`. Non-chief workers of a
+    multi-worker run restore from the run's directory but write to a
+    scratch directory (every worker must take part in saving) and delete it.
     """
 
     def __init__(self, output_dir, model, max_to_keep=3, chief=True):
-        self.directory = os.path.join(output_dir, "checkpoints")
+        self.run_directory = os.path.join(output_dir, CHECKPOINTS)
+        self.directory = self.run_directory
         if not chief:
             self.directory = tempfile.mkdtemp(prefix="sdn_tf_worker_checkpoints_")
-        self.chief = chief
+        self.chief, self.max_to_keep, self.model = chief, max_to_keep, model
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, self.directory, max_to_keep=max_to_keep
-        )
-        self.model = model
+        self.manager = None  # made once the state file agrees with the files
 
     @property
     def step(self):
-        return int(self.model.optimizer.iterations.numpy())
+        return training_step(self.model)
 
-    def restore_or_start(self):
-        """Restores the newest checkpoint; returns its step (0 when starting)."""
-        latest = self.manager.latest_checkpoint
+    @property
+    def latest_checkpoint(self):
+        return self.manager.latest_checkpoint if self.manager else None
+
+    def _restore_newest(self):
+        """Restores the newest checkpoint that restores; returns its prefix.
+
+        Raises:
+          RuntimeError: when there are checkpoints and none restores (the
+            run is not restarted from scratch over them).
+        """
+        found = complete_checkpoints(self.run_directory)
+        failures = []
+        for _, prefix in reversed(found):
+            try:
+                self.checkpoint.restore(prefix).assert_existing_objects_matched()
+            except (tf.errors.OpError, IndexError, ValueError, AssertionError) as e:
+                # A truncated data file raises IndexError, a bad index
+                # DataLossError: either way an older checkpoint may be intact.
+                failures.append(f"{prefix}.index/.data ({_cause(e)})")
+                logging.warning(
+                    "Checkpoint %s cannot be restored (%s); trying an older one.",
+                    prefix,
+                    _cause(e),
+                )
+                continue
+            return prefix, [p for s, p in found if s <= int(prefix.rsplit("-", 1)[1])]
+        if failures:
+            raise RuntimeError(
+                f"None of the checkpoints in {self.run_directory} can be restored: "
+                + "; ".join(failures)
+                + ". Move them away to start the run anew, or restore an intact copy."
+            )
+        return None, []
+
+    def restore_or_start(self, repair=False):
+        """Restores the newest complete checkpoint; returns its step (0 when
+        starting).
+
+        Args:
+          repair: also delete unfinished saves and make the state file list
+            the checkpoints that restore. Only for the process that holds
+            the run's lock (another may be saving right now).
+        """
+        if repair:
+            remove_temporary_saves(self.run_directory)
+        latest, kept = self._restore_newest()
+        state = tf.train.get_checkpoint_state(self.run_directory)
+        if (
+            repair
+            and latest
+            and (state is None or list(state.all_model_checkpoint_paths) != kept)
+        ):
+            # The state file is missing or names a checkpoint that failed to
+            # restore: make it list what is on disk and restorable, so the
+            # manager numbers and deletes checkpoints from there.
+            tf.compat.v1.train.update_checkpoint_state(
+                self.run_directory, latest, all_model_checkpoint_paths=kept
+            )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self.directory, max_to_keep=self.max_to_keep
+        )
         if latest is None:
             logging.info("No checkpoint in %s: starting a new run.", self.directory)
             return 0
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
         logging.info("Restored %s: resuming at step %d.", latest, self.step)
         return self.step
 
     def save(self):
-        """Saves checkpoint number `step` (once per step); returns its path."""
+        """Saves checkpoint number `step` (once per step); returns its path.
+
+        Raises:
+          CheckpointWriteError: when the files cannot be written (disk
+            full, file-size limit, permissions); the partial save is
+            removed and the previous checkpoints stay as they were.
+        """
+        if self.manager is None:
+            raise RuntimeError("Call restore_or_start() before save().")
         step = self.step
-        if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(
-            f"-{step}"
-        ):
-            return self.manager.latest_checkpoint
-        path = self.manager.save(checkpoint_number=step)
+        latest = self.manager.latest_checkpoint
+        if latest and latest.endswith(f"-{step}"):
+            return latest
+        prefix = os.path.join(self.directory, f"{_PREFIX}-{step}")
+        try:
+            path = self.manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as error:
+            shutil.rmtree(prefix + "_temp", ignore_errors=True)
+            raise CheckpointWriteError(
+                f"Could not write checkpoint {prefix} at step {step}: "
+                f"{_cause(error)}. The newest complete checkpoint is still "
+                f"{latest or 'none'}; free space or lift the limit and rerun "
+                "the command to resume from it."
+            ) from error
         if not self.chief:
             shutil.rmtree(self.directory, ignore_errors=True)
         return path

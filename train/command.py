@@ -6,10 +6,13 @@ preset's value).
 """
 
 import os
+import shlex
+import sys
 
 from absl import flags
 
-from train import checkpoints, loop, runtime
+from sdn_tf import arguments
+from train import checkpoints, loop, run_lock, runtime
 from train import export as export_lib
 
 FLAGS = flags.FLAGS
@@ -62,23 +65,51 @@ def make_config(presets, defaults, preset, overrides, preset_argument="preset"):
     config = dict(defaults, **presets[preset])
     config[preset_argument] = preset
     config.update(overrides)
+    # The optimizer is built late (inside the training loop): check its
+    # settings now, named as on the command line.
+    arguments.positive_number(config["learning_rate"], "learning_rate")
     return config
 
 
 def settings(config):
-    """The loop.Settings of a command's config (output_dir required)."""
+    """The loop.Settings of a command's config, validated (output_dir
+    required, and a writable directory) before any model is built."""
     if not config.get("output_dir"):
         raise ValueError(
             "Received an invalid value for argument `output_dir`: "
             "a directory is required."
         )
-    return loop.Settings(
+    result = loop.Settings(
         **{
             field: config[field]
             for field in loop.Settings.__dataclass_fields__
             if field in config
         }
     )
+    result.validate()
+    return result
+
+
+def command_line():
+    """The command this process runs, as the user would type it again."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    program = ["python", "-m", spec.name] if spec else ["python", sys.argv[0]]
+    return shlex.join(program + sys.argv[1:])
+
+
+# What a command reports in one line, without a traceback (see exit_on).
+# FloatingPointError: an evaluation in which no batch was finite.
+RUN_ERRORS = (loop.TrainingStopped, run_lock.RunLockedError, FloatingPointError)
+
+
+def exit_on(stopped):
+    """Ends the process for one of RUN_ERRORS: one line on stderr, exit
+    code 1 (130 after Ctrl-C, with the command that resumes)."""
+    message = f"Error: {stopped}"
+    if isinstance(stopped, loop.TrainingInterrupted):
+        message = f"{stopped} To resume, run the same command again: {command_line()}"
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(getattr(stopped, "exit_code", 1))
 
 
 def finish(model, config, summary, filename):

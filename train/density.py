@@ -22,6 +22,7 @@ from absl import app, flags, logging
 
 import sdn_tf
 from models import SDNVAE
+from sdn_tf import arguments
 from train import callbacks as callbacks_lib
 from train import checkpoints, command, configs, figures, loop
 
@@ -72,10 +73,26 @@ DEFAULTS = dict(
 
 
 def make_config(config="photo_patches", **overrides):
-    """The full settings: DEFAULTS, then the named config, then `overrides`."""
-    return command.make_config(
+    """The full settings: DEFAULTS, then the named config, then `overrides`.
+
+    The command's own numbers are checked here, before any work; the
+    model's (h_size, free_bits, ...) by SDNVAE, under the same names.
+    """
+    config = command.make_config(
         configs.DENSITY_CONFIGS, DEFAULTS, config, overrides, "config"
     )
+    ema = config["ema"]
+    arguments.check(
+        arguments.is_finite_number(ema) and 0 <= ema < 1,
+        "ema",
+        "a decay in [0, 1) (0: no EMA)",
+        ema,
+    )
+    arguments.positive_integer(config["lr_decay_steps"], "lr_decay_steps")
+    arguments.non_negative_integer(config["eval_batches"], "eval_batches")
+    for temperature in config["temperatures"]:
+        arguments.temperature(temperature, "temperatures")
+    return config
 
 
 def identity(config):
@@ -139,13 +156,14 @@ def load_split(config, split, batch_size, repeat=False, seed=0):
 
 
 def test_bits_per_dim(model, config, batch_size):
-    """Negative ELBO of the test split in bits/dim, with the EMA weights."""
+    """(negative ELBO of the test split in bits/dim with the EMA weights,
+    number of test batches left out of it for non-finite terms)."""
     dataset = load_split(config, "test", batch_size)
     if config["eval_batches"]:
         dataset = dataset.take(config["eval_batches"])
     with callbacks_lib.ema_weights(model):
         results = model.evaluate(dataset, verbose=0, return_dict=True)
-    return float(results["bpd"])
+    return float(results["bpd"]), int(results["nonfinite_batches"])
 
 
 def sample_grid(model, temperatures, per_row=8):
@@ -195,7 +213,9 @@ def run(config):
         "dataset": config["dataset"],
         "training": {k: [float(x) for x in v] for k, v in result.history.items()},
     }
-    summary["test_bpd"] = test_bits_per_dim(model, config, config["batch_size"])
+    summary["test_bpd"], summary["test_nonfinite_batches"] = test_bits_per_dim(
+        model, config, config["batch_size"]
+    )
     logging.info("Test negative ELBO: %.4f bits/dim", summary["test_bpd"])
     grid = figures.grid(sample_grid(model, config["temperatures"]), columns=8)
     samples_path = os.path.join(config["output_dir"], "samples.png")
@@ -253,8 +273,8 @@ def main(argv):
         summary = run(
             make_config(FLAGS.config, **command.overrides_from_flags(_FLAG_KEYS))
         )
-    except loop.TrainingStopped as stopped:
-        raise SystemExit(f"Error: {stopped}") from None
+    except command.RUN_ERRORS as stopped:
+        command.exit_on(stopped)
     out = FLAGS.output_dir
     print(f"Trained to step {summary['step']}.")
     print(f"Test negative ELBO: {summary['test_bpd']:.4f} bits/dim")

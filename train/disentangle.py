@@ -20,6 +20,7 @@ from absl import app, flags, logging
 
 import sdn_tf
 from models import BetaAnnealing, BetaVAE
+from sdn_tf import arguments
 from sdn_tf import metrics as metrics_lib
 from train import checkpoints, command, configs, figures, loop
 
@@ -95,6 +96,12 @@ def make_config(preset="quick", **overrides):
             "Received an invalid value for argument `metrics`, expected names from "
             f"{tuple(METRICS)}, got {sorted(unknown_metrics)}."
         )
+    # Checked here, before any work, as named on the command line (the
+    # model and BetaAnnealing would name beta `final_beta` or see 0).
+    arguments.non_negative_number(config["beta"], "beta")
+    arguments.non_negative_integer(config["anneal_steps"], "anneal_steps")
+    arguments.non_negative_integer(config["metric_interval"], "metric_interval")
+    arguments.positive_number(config["metric_scale"], "metric_scale")
     return config
 
 
@@ -380,8 +387,8 @@ def main(argv):
         overrides["metrics"] = tuple(overrides["metrics"])
     try:
         summary = run(make_config(FLAGS.preset, **overrides))
-    except loop.TrainingStopped as stopped:
-        raise SystemExit(f"Error: {stopped}") from None
+    except command.RUN_ERRORS as stopped:
+        command.exit_on(stopped)
     print(f"Trained to step {summary['step']}; scores: {summary['scores']}")
     print(
         f"Wrote {os.path.join(FLAGS.output_dir, 'metrics.json')} and "

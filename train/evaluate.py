@@ -17,6 +17,7 @@ and writes them with evaluation.json into --eval_dir (default
 output_dir/evaluation).
 """
 
+import math
 import os
 
 import numpy as np
@@ -25,6 +26,61 @@ from absl import app, flags, logging
 from train import callbacks as callbacks_lib
 from train import checkpoints, figures
 from train import density as density_lib
+
+# The figures use the first test images: 4 pairs for the interpolations.
+MIN_IMAGES = 8
+
+
+def _check(condition, name, expected, got):
+    if not condition:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected "
+            f"{expected}, got {got!r}."
+        )
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_settings(settings):
+    """Raises ValueError for a bad evaluation setting, before any work."""
+    count = settings["num_images"]
+    _check(
+        count is None or (_is_int(count) and count >= MIN_IMAGES),
+        "num_images",
+        f"unset (all) or an integer >= {MIN_IMAGES} (the figures use 8 images)",
+        count,
+    )
+    _check(
+        _is_int(settings["iw_samples"]) and settings["iw_samples"] >= 0,
+        "iw_samples",
+        "a non-negative integer (0: skip the bound)",
+        settings["iw_samples"],
+    )
+    for name in ("iw_chunk", "iw_images"):
+        _check(
+            _is_int(settings[name]) and settings[name] >= 1,
+            name,
+            "a positive integer",
+            settings[name],
+        )
+    _check(
+        _is_int(settings["layer"]) and settings["layer"] >= 0,
+        "layer",
+        "a non-negative integer",
+        settings["layer"],
+    )
+    for name, values in (
+        ("temperature", [settings["temperature"]]),
+        ("temperatures", settings["temperatures"]),
+    ):
+        _check(
+            len(values) > 0 and all(math.isfinite(t) and t > 0 for t in values),
+            name,
+            "positive finite temperatures",
+            settings[name],
+        )
 
 
 def test_images(config, count, batch_size=64):
@@ -75,6 +131,7 @@ def neighbourhood(model, image, layers, temperature, count=8):
 
 def evaluate(model, config, eval_dir, settings):
     """Bounds and figures of `model`; returns the evaluation dict."""
+    validate_settings(settings)
     os.makedirs(eval_dir, exist_ok=True)
     results = {}
     with callbacks_lib.ema_weights(model):
@@ -146,16 +203,18 @@ def define_flags():
     flags.mark_flag_as_required("output_dir")
 
 
+def _temperatures(values):
+    try:
+        return [float(t) for t in values]
+    except ValueError:
+        raise ValueError(
+            "Received an invalid value for argument `temperatures`, expected "
+            f"numbers, got {values!r}."
+        ) from None
+
+
 def main(argv):
     del argv
-    identity = checkpoints.read_run_config(FLAGS.output_dir)
-    if identity.get("command") != "density":
-        raise SystemExit("Error: train.evaluate evaluates train.density runs.")
-    model = density_lib.restore(FLAGS.output_dir, identity)
-    config = density_lib.make_config(
-        **{k: v for k, v in identity.items() if k != "command"},
-        output_dir=FLAGS.output_dir,
-    )
     settings = dict(
         num_images=FLAGS.num_images,
         iw_samples=FLAGS.iw_samples,
@@ -163,7 +222,16 @@ def main(argv):
         iw_images=FLAGS.iw_images,
         layer=FLAGS.layer,
         temperature=FLAGS.temperature,
-        temperatures=[float(t) for t in FLAGS.temperatures],
+        temperatures=_temperatures(FLAGS.temperatures),
+    )
+    validate_settings(settings)
+    identity = checkpoints.read_run_config(FLAGS.output_dir)
+    if identity.get("command") != "density":
+        raise SystemExit("Error: train.evaluate evaluates train.density runs.")
+    model = density_lib.restore(FLAGS.output_dir, identity)
+    config = density_lib.make_config(
+        **{k: v for k, v in identity.items() if k != "command"},
+        output_dir=FLAGS.output_dir,
     )
     eval_dir = FLAGS.eval_dir or os.path.join(FLAGS.output_dir, "evaluation")
     results = evaluate(model, config, eval_dir, settings)

@@ -2,14 +2,27 @@
 
     result = loop.train(settings, build_model, make_dataset, identity, ...)
 
-1. Refuses an output directory that holds a different run's checkpoints.
-2. Builds the model in the strategy's scope, restores the newest checkpoint
-   or starts at step 0 (and logs which), and records run_config.json.
-3. Runs `fit` until `settings.steps` optimizer steps, with the Keras
-   progress bar, periodic checkpoints (the last one at the final step),
-   TensorBoard summaries and the non-finite guard.
-4. Raises TrainingStopped, without saving, when training kept failing: the
-   last checkpoint is the last good state.
+A step is one batch trained on: its update applied, or skipped because its
+loss or gradient was not finite (mixed_float16's dynamic loss scaling skips
+a few early steps by design). `--steps`, checkpoint numbers
+(`ckpt-<step>`), the stop, TensorBoard's step axis, the skipped-step
+messages and resuming all count these (checkpoints.training_step: the
+optimizer's iterations plus the skipped steps). The learning-rate schedule
+and EMA follow the optimizer's iterations, i.e. applied updates only.
+
+1. Takes the output directory's lock (one training process per directory)
+   and refuses a directory that holds a different run's checkpoints.
+2. Builds the model in the strategy's scope, restores the newest complete
+   checkpoint or starts at step 0 (and logs which), and records
+   run_config.json.
+3. Runs `fit` until step `settings.steps`, with the Keras progress bar,
+   periodic checkpoints (the last one at the final step), TensorBoard
+   summaries and the non-finite guard.
+4. Raises TrainingStopped when the run did not reach its last step with a
+   checkpoint there: non-finite steps kept coming (no save: the last
+   checkpoint is the last good state), a checkpoint could not be written,
+   fit ended early for another reason, or no step ever applied an update.
+   On Ctrl-C it saves the current step and raises TrainingInterrupted.
 """
 
 import dataclasses
@@ -23,11 +36,45 @@ from absl import logging
 
 from models import vae
 from train import callbacks as callbacks_lib
-from train import checkpoints, runtime
+from train import checkpoints, run_lock, runtime
 
 
 class TrainingStopped(RuntimeError):
-    """Training kept producing non-finite steps and was stopped."""
+    """Training ended before its last step (the message says why and which
+    checkpoint holds the last good state). Commands exit with `exit_code`."""
+
+    exit_code = 1
+
+
+class TrainingInterrupted(TrainingStopped):
+    """Training was stopped with Ctrl-C (SIGINT) after a checkpoint was saved."""
+
+    exit_code = 130
+
+
+def check_output_dir(output_dir):
+    """Creates `output_dir` if needed; raises ValueError unless it is a
+    directory this process can write to (before any model is built)."""
+    if not output_dir:
+        raise ValueError(
+            "Received an invalid value for argument `output_dir`, expected a "
+            f"writable directory, got {output_dir!r}."
+        )
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise ValueError(
+            "Received an invalid value for argument `output_dir`, expected a "
+            f"writable directory, got {output_dir!r} (a file)."
+        )
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        # A real write: permission bits say little (root, read-only mounts).
+        with tempfile.TemporaryFile(dir=output_dir):
+            pass
+    except OSError as error:
+        raise ValueError(
+            "Received an invalid value for argument `output_dir`, expected a "
+            f"writable directory, got {output_dir!r} ({error.strerror or error})."
+        ) from None
 
 
 @dataclasses.dataclass
@@ -85,10 +132,7 @@ class Settings:
                 "Received an invalid value for argument `image_every`, expected a "
                 f"non-negative integer, got {self.image_every!r}."
             )
-        if not self.output_dir:
-            raise ValueError(
-                "Received an invalid value for argument `output_dir`: empty."
-            )
+        check_output_dir(self.output_dir)
 
 
 @dataclasses.dataclass
@@ -148,9 +192,67 @@ def train(
 
     Raises:
       ValueError: for an output directory of another run.
-      TrainingStopped: when non-finite steps kept coming.
+      run_lock.RunLockedError: when another process trains in output_dir.
+      TrainingStopped: when the run did not reach its last step with a
+        checkpoint there (see the module docstring).
+      TrainingInterrupted: on Ctrl-C, after saving the current step.
     """
     chief = runtime.is_chief(strategy)
+    # Only the chief writes the run's directory, so only it locks it.
+    lock = run_lock.RunLock(settings.output_dir) if chief else None
+    if lock:
+        lock.acquire()
+    try:
+        return _train_locked(
+            settings,
+            strategy,
+            chief,
+            build_model,
+            make_dataset,
+            identity,
+            extra_callbacks,
+            image_fn,
+            scalar_fn,
+        )
+    finally:
+        if lock:
+            lock.release()
+
+
+def _check_trained(model, checkpointer, settings):
+    """Raises TrainingStopped unless the run holds a usable final state."""
+    step = checkpointer.step
+    if int(model.optimizer.iterations.numpy()) == 0:
+        raise TrainingStopped(
+            f"Training reached step {step} without applying a single update: "
+            "every step had a non-finite loss or gradient, so the model is "
+            "untrained. Check the data and the learning rate."
+        )
+    if not all(
+        bool(tf.reduce_all(tf.math.is_finite(v))) for v in model.trainable_variables
+    ):
+        raise TrainingStopped(
+            f"The weights at step {step} are not finite; the run diverged."
+        )
+    latest = checkpointer.latest_checkpoint
+    if checkpointer.chief and not (latest and latest.endswith(f"-{step}")):
+        raise TrainingStopped(
+            f"Training ended at step {step} of {settings.steps} with no checkpoint "
+            f"of that step in {checkpointer.directory}."
+        )
+
+
+def _train_locked(
+    settings,
+    strategy,
+    chief,
+    build_model,
+    make_dataset,
+    identity,
+    extra_callbacks,
+    image_fn,
+    scalar_fn,
+):
     if chief:
         checkpoints.check_run_config(settings.output_dir, identity)
     with strategy.scope():
@@ -160,7 +262,7 @@ def train(
     checkpointer = checkpoints.Checkpointer(
         settings.output_dir, model, settings.keep_checkpoints, chief
     )
-    start = checkpointer.restore_or_start()
+    start = checkpointer.restore_or_start(repair=chief)  # chief: holds the lock
     if chief:
         checkpoints.write_json_atomically(
             os.path.join(settings.output_dir, checkpoints.RUN_CONFIG), identity
@@ -168,7 +270,10 @@ def train(
     history = {}
     remaining = settings.steps - start
     if remaining <= 0:
-        logging.info("The run already has %d of %d steps.", start, settings.steps)
+        logging.info(
+            "The run is complete: it has %d of %d steps.", start, settings.steps
+        )
+        _check_trained(model, checkpointer, settings)
         return Result(model, strategy, start, start, history)
     global_batch = settings.batch_size
     # A resumed run draws a fresh data order rather than replaying the first.
@@ -177,14 +282,16 @@ def train(
     # pipeline's dict also avoids Keras reducing a dict of per-replica
     # values before fit under MultiWorkerMirroredStrategy, which fails.
     dataset = runtime.shard_by_data(dataset.map(vae.images_of))
-    guard = callbacks_lib.StopOnNonFinite(settings.max_consecutive_skips, start)
+    guard = callbacks_lib.StopOnNonFinite(settings.max_consecutive_skips)
+    interrupt = callbacks_lib.StopOnInterrupt()
     log_dir = (
         os.path.join(settings.output_dir, "logs")
         if chief
         else tempfile.mkdtemp(prefix="sdn_tf_worker_logs_")
     )
     callbacks = [
-        callbacks_lib.StopAtStep(start, settings.steps),
+        interrupt,
+        callbacks_lib.StopAtStep(settings.steps),
         guard,
         callbacks_lib.PeriodicCheckpoint(
             checkpointer, settings.checkpoint_every, settings.steps
@@ -201,15 +308,36 @@ def train(
         *extra_callbacks,
     ]
     epochs = math.ceil(remaining / settings.epoch_steps)
-    fit = model.fit(
-        dataset,
-        epochs=epochs,
-        steps_per_epoch=min(settings.epoch_steps, remaining),
-        callbacks=callbacks,
-        verbose=settings.verbose,
-        shuffle=False,  # the pipeline shuffles
-    )
+    try:
+        fit = model.fit(
+            dataset,
+            epochs=epochs,
+            steps_per_epoch=min(settings.epoch_steps, remaining),
+            callbacks=callbacks,
+            verbose=settings.verbose,
+            shuffle=False,  # the pipeline shuffles
+        )
+    except checkpoints.CheckpointWriteError as error:
+        raise TrainingStopped(str(error)) from error
+    finally:
+        interrupt.uninstall()
     history = fit.history
     if guard.failure:
         raise TrainingStopped(guard.failure)
-    return Result(model, strategy, start, checkpointer.step, history)
+    step = checkpointer.step
+    if interrupt.interrupted:
+        path = checkpointer.save()
+        raise TrainingInterrupted(
+            f"Interrupted at step {step} of {settings.steps}; saved {path}."
+        )
+    if step < settings.steps:
+        # Keras ends fit quietly on OutOfRangeError or StopIteration from
+        # the data or any callback: that is not the end of this run.
+        raise TrainingStopped(
+            f"Training ended at step {step} of {settings.steps}: Keras fit "
+            "stopped early (the data ran out, or a callback raised "
+            "OutOfRangeError); the newest checkpoint is "
+            f"{checkpointer.latest_checkpoint or 'none'}."
+        )
+    _check_trained(model, checkpointer, settings)
+    return Result(model, strategy, start, step, history)

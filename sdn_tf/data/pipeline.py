@@ -17,6 +17,8 @@ TFDS dataset with an "image" feature works too.
 """
 
 import dataclasses
+import fcntl
+import os
 import socket
 import threading
 
@@ -226,6 +228,26 @@ def _unavailable(name, builder, data_dir, spec, reason):
     )
 
 
+def _prepare_offline(name, builder, data_dir, as_dataset_kwargs):
+    """Renders an offline dataset once, however many processes ask at once.
+
+    TFDS builds into a temporary folder and renames it: a second process
+    building the same dataset at the same time fails with FileExistsError.
+    An exclusive lock on a file beside the dataset's folder makes it wait
+    for the first build and then read what that built.
+    """
+    lock_path = builder.data_dir.rstrip("/") + ".lock"
+    os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        builder = _builder(name, data_dir)  # sees a build that just finished
+        try:
+            return builder.as_dataset(**as_dataset_kwargs)
+        except AssertionError:  # TFDS: "could not find data in ..."
+            builder.download_and_prepare()  # rendered locally, no network
+            return builder.as_dataset(**as_dataset_kwargs)
+
+
 def _tfds_dataset(name, builder, split, spec, shuffle, seed, data_dir, download):
     read_config = tfds.ReadConfig(shuffle_seed=seed)
     kwargs = dict(
@@ -236,8 +258,7 @@ def _tfds_dataset(name, builder, split, spec, shuffle, seed, data_dir, download)
     except AssertionError:  # TFDS: "could not find data in ..."
         pass
     if _is_offline(name):
-        builder.download_and_prepare()  # rendered locally, no network
-        return builder.as_dataset(**kwargs)
+        return _prepare_offline(name, builder, data_dir, kwargs)
     if not download:
         raise _unavailable(
             name, builder, data_dir, spec, "load() was called with download=False"

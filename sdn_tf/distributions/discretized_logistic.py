@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from sdn_tf import arguments
 from sdn_tf.distributions import quantization
 
 tfd = tfp.distributions
@@ -59,13 +60,36 @@ def discretized_logistic_log_prob(values, loc, log_scale, num_bits):
     )
 
 
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a "
-            f"positive integer, got {value!r}."
-        )
-    return value
+class _ImagesOnTheGrid:
+    """log_prob and prob take 8-bit pixels too: integer images are converted
+    exactly as `quantization.from_uint8` does, before TFP casts them to
+    float32 (as floats, 0..255 would be scored as values far off the grid)."""
+
+    def _call_log_prob(self, value, name, **kwargs):
+        return super()._call_log_prob(self._from_pixels(value), name, **kwargs)
+
+    def _call_prob(self, value, name, **kwargs):
+        return super()._call_prob(self._from_pixels(value), name, **kwargs)
+
+    def _from_pixels(self, value):
+        if tf.is_tensor(value) or isinstance(value, np.ndarray):
+            return quantization.as_grid_values(value, self._num_bits)
+        return value
+
+
+def _grid_values(x, event_shape):
+    """log_prob's argument as float32, checked against the event shape: a
+    1-channel image against 3-channel parameters would broadcast silently."""
+    shape = x.shape
+    if shape.rank is not None and event_shape.rank is not None:
+        tail = shape[-3:] if shape.rank >= 3 else shape
+        if shape.rank < 3 or not tail.is_compatible_with(event_shape):
+            raise ValueError(
+                "Received an invalid value for argument `value`, expected "
+                f"images [..., H, W, C] with [H, W, C] = {event_shape.as_list()} "
+                f"(the parameters' event shape), got shape {shape.as_list()}."
+            )
+    return tf.cast(x, tf.float32)
 
 
 def _uniform_open(shape, seed):
@@ -76,7 +100,7 @@ def _uniform_open(shape, seed):
     )
 
 
-class DiscretizedLogisticMixture(tfd.Distribution):
+class DiscretizedLogisticMixture(_ImagesOnTheGrid, tfd.Distribution):
     """Discretized mixture of logistics over images (PixelCNN++).
 
     For each pixel, a mixture of M components; in component m channel c is a
@@ -150,9 +174,11 @@ class DiscretizedLogisticMixture(tfd.Distribution):
             dimension is not M + 3*M*C.
         """
         parameters = dict(locals())
-        self._num_components = _check_positive_int(num_components, "num_components")
-        self._num_channels = _check_positive_int(num_channels, "num_channels")
-        self._num_bits = quantization._check_num_bits(num_bits)
+        self._num_components = arguments.positive_integer(
+            num_components, "num_components"
+        )
+        self._num_channels = arguments.positive_integer(num_channels, "num_channels")
+        self._num_bits = quantization.check_num_bits(num_bits)
         with tf.name_scope(name) as name:
             self._params = tf.convert_to_tensor(params)
             self._check_params_shape(self._params.shape)
@@ -255,7 +281,7 @@ class DiscretizedLogisticMixture(tfd.Distribution):
         return tf.stack([mean_r, mean_g, mean_b], axis=-2)
 
     def _log_prob(self, x):
-        x = tf.cast(x, tf.float32)
+        x = _grid_values(x, self.event_shape)
         if self.validate_args:
             x = self._checked_values(x)
         logits, means, log_scales, coefficients = self._unpack()
@@ -282,6 +308,7 @@ class DiscretizedLogisticMixture(tfd.Distribution):
         return [tf.reduce_sum(t * one_hot[..., None, :], axis=-1) for t in tensors]
 
     def _sample_n(self, n, seed=None, temperature=1.0):
+        temperature = arguments.temperature(temperature)
         component_seed, noise_seed = samplers.split_seed(seed, 2)
         logits, means, log_scales, coefficients = self._unpack()
         batch = tf.concat([[n], tf.shape(logits)], 0)
@@ -356,7 +383,7 @@ def _discretized_logistic_mean(loc, log_scale, num_bits):
     return 1.0 - 2.0 * h * tf.reduce_sum(tf.sigmoid(z), axis=-1)
 
 
-class DiscretizedLogistic(tfd.Distribution):
+class DiscretizedLogistic(_ImagesOnTheGrid, tfd.Distribution):
     """A logistic per pixel, discretized to the grid: p(x) over images.
 
     Each value x[..., h, w, c] is an independent logistic with mean loc and
@@ -404,7 +431,7 @@ class DiscretizedLogistic(tfd.Distribution):
             broadcast to it.
         """
         parameters = dict(locals())
-        self._num_bits = quantization._check_num_bits(num_bits)
+        self._num_bits = quantization.check_num_bits(num_bits)
         with tf.name_scope(name) as name:
             self._loc = tf.convert_to_tensor(loc)
             self._log_scale = tf.convert_to_tensor(log_scale)
@@ -455,7 +482,7 @@ class DiscretizedLogistic(tfd.Distribution):
         return tf.shape(self._loc)[-3:]
 
     def _log_prob(self, x):
-        x = tf.cast(x, tf.float32)
+        x = _grid_values(x, self.event_shape)
         if self.validate_args:
             x = DiscretizedLogisticMixture._checked_values(self, x)
         per_value = discretized_logistic_log_prob(
@@ -464,6 +491,7 @@ class DiscretizedLogistic(tfd.Distribution):
         return tf.reduce_sum(per_value, axis=[-3, -2, -1])
 
     def _sample_n(self, n, seed=None, temperature=1.0):
+        temperature = arguments.temperature(temperature)
         loc = tf.cast(self._loc, tf.float32)
         log_scale = tf.maximum(tf.cast(self._log_scale, tf.float32), MIN_LOG_SCALE)
         shape = tf.concat([[n], tf.shape(loc)], 0)

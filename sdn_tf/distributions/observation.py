@@ -24,6 +24,7 @@ import math
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from sdn_tf import arguments
 from sdn_tf.distributions import quantization
 from sdn_tf.distributions.discretized_logistic import (
     DiscretizedLogistic,
@@ -50,16 +51,7 @@ class ObservationModel:
     learnable_scale = False
 
     def __init__(self, num_channels):
-        if (
-            isinstance(num_channels, bool)
-            or not isinstance(num_channels, int)
-            or num_channels < 1
-        ):
-            raise ValueError(
-                "Received an invalid value for argument `num_channels`, expected "
-                f"a positive integer, got {num_channels!r}."
-            )
-        self.num_channels = num_channels
+        self.num_channels = arguments.positive_integer(num_channels, "num_channels")
 
     @property
     def num_params(self):
@@ -70,8 +62,9 @@ class ObservationModel:
         raise NotImplementedError
 
     def targets(self, images):
-        """Images on the [-1, 1] grid -> values in this model's support."""
-        return tf.cast(images, tf.float32)
+        """Images on the [-1, 1] grid (or 8-bit pixels) -> values in this
+        model's support."""
+        return quantization.as_grid_values(images, getattr(self, "num_bits", 8))
 
     def images(self, values):
         """Values in this model's support -> images in [-1, 1]."""
@@ -104,7 +97,7 @@ class _UnitIntervalModel(ObservationModel):
     """Models over pixel intensities in [0, 1] (the Spatial Broadcast setting)."""
 
     def targets(self, images):
-        return (tf.cast(images, tf.float32) + 1.0) * 0.5
+        return (quantization.as_grid_values(images) + 1.0) * 0.5
 
     def images(self, values):
         return tf.cast(values, tf.float32) * 2.0 - 1.0
@@ -136,12 +129,7 @@ class Gaussian(_UnitIntervalModel):
 
     def __init__(self, num_channels, variance=0.3):
         super().__init__(num_channels)
-        if not variance > 0:
-            raise ValueError(
-                "Received an invalid value for argument `variance`, expected a "
-                f"positive number, got {variance!r}."
-            )
-        self.variance = float(variance)
+        self.variance = arguments.positive_number(variance, "variance")
 
     def distribution(self, params, log_scale=None):
         loc = self._check_params(params)
@@ -159,8 +147,10 @@ class Logistic(ObservationModel):
 
     def __init__(self, num_channels, num_bits=8, initial_log_scale=0.0):
         super().__init__(num_channels)
-        self.num_bits = quantization._check_num_bits(num_bits)
-        self.initial_log_scale = float(initial_log_scale)
+        self.num_bits = quantization.check_num_bits(num_bits)
+        self.initial_log_scale = arguments.check_finite_number(
+            initial_log_scale, "initial_log_scale"
+        )
 
     def distribution(self, params, log_scale=None):
         if log_scale is None:
@@ -181,22 +171,13 @@ class LogisticMixture(ObservationModel):
 
     def __init__(self, num_channels, num_components=5, num_bits=8):
         super().__init__(num_channels)
-        self.num_components = num_components
-        self.num_bits = quantization._check_num_bits(num_bits)
-        # Validates num_components.
-        self.num_params  # noqa: B018
+        self.num_components = arguments.positive_integer(
+            num_components, "num_components"
+        )
+        self.num_bits = quantization.check_num_bits(num_bits)
 
     @property
     def num_params(self):
-        if (
-            isinstance(self.num_components, bool)
-            or not isinstance(self.num_components, int)
-            or self.num_components < 1
-        ):
-            raise ValueError(
-                "Received an invalid value for argument `num_components`, "
-                f"expected a positive integer, got {self.num_components!r}."
-            )
         return DiscretizedLogisticMixture.num_params(
             self.num_components, self.num_channels
         )

@@ -14,23 +14,17 @@ k = floor(p / 2**(8 - num_bits)), as in Glow and the SDN reference.
 import numpy as np
 import tensorflow as tf
 
+from sdn_tf import arguments
 
-def _check_num_bits(num_bits):
-    if (
-        isinstance(num_bits, bool)
-        or not isinstance(num_bits, int)
-        or not 1 <= num_bits <= 16
-    ):
-        raise ValueError(
-            "Received an invalid value for argument `num_bits`, expected an "
-            f"integer from 1 to 16, got {num_bits!r}."
-        )
-    return num_bits
+
+def check_num_bits(num_bits):
+    """num_bits as an int, or the ValueError for an integer from 1 to 16."""
+    return arguments.integer_in_range(num_bits, "num_bits", 1, 16)
 
 
 def num_levels(num_bits):
     """K = 2**num_bits."""
-    return 2 ** _check_num_bits(num_bits)
+    return 2 ** check_num_bits(num_bits)
 
 
 def half_bin_width(num_bits):
@@ -62,28 +56,54 @@ def from_uint8(pixels, num_bits=8, dtype=tf.float32):
     return tf.cast(values, dtype)
 
 
+def as_grid_values(images, num_bits=8):
+    """Images as float32 for the distributions and models: integer images
+    are 8-bit pixels, converted exactly as `from_uint8` does; float images
+    are taken to be on the grid already (only cast)."""
+    images = tf.convert_to_tensor(images)
+    if images.dtype.is_integer:
+        return from_uint8(images, num_bits)
+    return tf.cast(images, tf.float32)
+
+
 def to_uint8(values, num_bits=8):
     """Grid values in [-1, 1] (or anything in between) -> 8-bit pixels.
 
     Values are clipped to [-1, 1], rounded to the nearest of the K levels,
     and the level is spread over 0..255, so from_uint8(to_uint8(x)) == x for
-    every grid value x at num_bits <= 8.
+    every grid value x at num_bits <= 8. NaN has no pixel value: it raises
+    (InvalidArgumentError) rather than becoming a plausible colour.
     """
     levels = num_levels(num_bits)
     k = quantize_levels(values, num_bits)
     return tf.cast(tf.round(tf.cast(k, tf.float32) * (255.0 / (levels - 1))), tf.uint8)
 
 
-def quantize_levels(values, num_bits):
-    """The level k (int32) of the grid value nearest to each value."""
+def _nearest_level(values, num_bits):
+    """The level k of the grid value nearest to each value, as float32 (NaN
+    for NaN: casting NaN to an integer gives garbage, not an error)."""
     levels = num_levels(num_bits)
     values = tf.clip_by_value(tf.cast(values, tf.float32), -1.0, 1.0)
-    return tf.cast(tf.round((values + 1.0) * (0.5 * (levels - 1))), tf.int32)
+    return tf.round((values + 1.0) * (0.5 * (levels - 1)))
+
+
+def quantize_levels(values, num_bits):
+    """The level k (int32) of the grid value nearest to each value.
+
+    Raises:
+      InvalidArgumentError: for NaN values, which have no level.
+    """
+    k = _nearest_level(values, num_bits)
+    k = tf.debugging.assert_all_finite(k, "NaN values have no level on the grid")
+    return tf.cast(k, tf.int32)
 
 
 def quantize(values, num_bits):
-    """The grid value nearest to each value (values clipped to [-1, 1])."""
+    """The grid value nearest to each value (values clipped to [-1, 1]).
+
+    NaN stays NaN: a diverged decoder gives NaN images, not plausible ones.
+    """
     levels = num_levels(num_bits)
-    k = tf.cast(quantize_levels(values, num_bits), tf.float32)
+    k = _nearest_level(values, num_bits)
     grid_values = k * np.float32(2.0 / (levels - 1)) - np.float32(1.0)
     return tf.cast(grid_values, values.dtype)

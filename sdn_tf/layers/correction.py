@@ -17,25 +17,27 @@ neighbours and whose hidden state is the feature vector being corrected.
 Everything here works in the *sweep-major* layout [steps, batch, length, F]:
 axis 0 is the axis the sweep walks along and axis 2 holds the neighbours.
 The work that does not depend on the previous row, `I.U + c` for all rows,
-is computed by the caller in one batched matmul and passed in as
-`input_gates`; the loop body holds only the 3-neighbour product and the gate
-arithmetic. Rows are read by indexing inside a `tf.while_loop` (tf.scan
-would first copy every input into a tensor list), and large tensors are
-never split or concatenated along the feature axis, which on CPUs costs
-more than the gate arithmetic itself: the gates are split per row.
+is one batched matmul before the loop; the loop body holds only the
+3-neighbour product and the gate arithmetic. Rows are read by indexing
+inside a `tf.while_loop` (tf.scan would first copy every input into a
+tensor list).
 
-The gradient is written by hand: the backward loop carries only the
-gradient that flows through the neighbour product, one transposed 1x3
-convolution per row (W seen as a [1, 3, F, 3F] filter with taps j-1, j,
-j+1). The chain-rule factors that do not depend on that carry are computed
-for all rows at once before the loop, and the weight gradient is one
-filter-gradient convolution over all rows after it. This is faster and
-lighter on memory than differentiating through `tf.scan`.
+The gradient is written by hand: the backward loop carries the gradient
+that flows through the neighbour product, one transposed 1x3 convolution
+per row (W seen as a [1, 3, F, 3F] filter with taps j-1, j, j+1), and the
+weight gradients dW, dU, db, dc, each accumulated from the row's own
+[batch * length]-row matmul. Row-sized matmuls stay in cache; one matmul
+over all rows at once (a [steps * batch * length, 3F] operand, tens of MB)
+ran at half their rate on CPUs, and stacking the per-row gate gradients to
+feed it cost more again. The chain-rule factors that do not depend on the
+carried gradient are computed for all rows at once before the loop. This
+is faster and lighter on memory than differentiating through `tf.scan`.
 
-Dtypes: the carried row, the gates and all elementwise math run in the
-dtype of `features` (float32; float64 for exact gradient checks); the matmuls
-take their operands in `matmul_dtype` (float16 or bfloat16 under a
-mixed-precision policy) and their results are cast back to that state dtype.
+Dtypes: the carried row, the gates, all elementwise math and the weight
+gradient accumulators run in the dtype of `features` (float32; float64 for
+exact gradient checks); the matmuls take their operands in `matmul_dtype`
+(float16 or bfloat16 under a mixed-precision policy) and their results are
+cast back to that state dtype.
 """
 
 import tensorflow as tf
@@ -90,33 +92,12 @@ def neighbours_transpose_product(grads, kernel):
     return out[:, 0]
 
 
-def neighbours_kernel_grad(rows, grads):
-    """dW of neighbours(rows) @ W, summed over all leading axes.
-
-    Args:
-      rows: [..., length, F], the rows P whose neighbours were multiplied.
-      grads: [..., length, 3F], gradients of the products.
-
-    Returns:
-      [3F, 3F].
-    """
-    f = rows.shape[-1]
-    length = _static_or_dynamic_shape(rows)[-2]
-    filters = tf.compat.v1.nn.conv2d_backprop_filter(
-        tf.reshape(rows, [-1, 1, length, f]),
-        [1, 3, f, 3 * f],
-        tf.reshape(grads, [-1, 1, length, 3 * f]),
-        [1, 1, 1, 1],
-        "SAME",
-    )
-    return tf.reshape(filters, [3 * f, 3 * f])
-
-
-def _loop_rows(body, sequences, initial, reverse, stacked_dtypes):
+def _loop_rows(body, sequences, initial, reverse, stacked_dtypes, return_carry=False):
     """Runs body(carry, rows) -> (carry, outputs) along axis 0 of `sequences`.
 
     Like tf.scan, but rows are read by indexing, so the sequences are never
-    copied into tensor lists; `outputs` are stacked along axis 0.
+    copied into tensor lists; `outputs` are stacked along axis 0. With
+    `return_carry`, returns (stacked outputs, final carry).
     """
     steps = tf.shape(sequences[0])[0]
     arrays = [tf.TensorArray(dtype, size=steps) for dtype in stacked_dtypes]
@@ -127,10 +108,11 @@ def _loop_rows(body, sequences, initial, reverse, stacked_dtypes):
         arrays = [a.write(index, o) for a, o in zip(arrays, outputs)]
         return i + 1, carry, arrays
 
-    _, _, arrays = tf.while_loop(
+    _, carry, arrays = tf.while_loop(
         lambda i, *_: i < steps, step, (tf.constant(0), initial, arrays)
     )
-    return [a.stack() for a in arrays]
+    stacked = [a.stack() for a in arrays]
+    return (stacked, carry) if return_carry else stacked
 
 
 def _previous_rows(outputs, reverse):
@@ -139,6 +121,22 @@ def _previous_rows(outputs, reverse):
     if reverse:
         return tf.concat([outputs[1:], zeros], axis=0)
     return tf.concat([zeros, outputs[:-1]], axis=0)
+
+
+def _matmul(a, b, dtype, state_dtype, **kwargs):
+    """a @ b with operands in `dtype` and the result in `state_dtype`."""
+    product = tf.matmul(tf.cast(a, dtype), tf.cast(b, dtype), **kwargs)
+    return tf.cast(product, state_dtype)
+
+
+def _input_gates(features, recurrent_kernel, recurrent_bias, matmul_dtype):
+    """I.U + c for every row at once: [steps, batch, length, 3F]."""
+    shape = _static_or_dynamic_shape(features)
+    f = features.shape[-1]
+    flat = tf.reshape(features, [-1, f])  # [steps * batch * length, F]
+    gates = _matmul(flat, recurrent_kernel, matmul_dtype, features.dtype)
+    gates = tf.nn.bias_add(gates, recurrent_bias)
+    return tf.reshape(gates, shape[:-1] + [3 * f])
 
 
 def _forward(features, input_gates, kernel, bias, reverse, matmul_dtype):
@@ -170,22 +168,31 @@ def _forward(features, input_gates, kernel, bias, reverse, matmul_dtype):
 
 
 def _backward(
-    d_outputs, features, input_gates, outputs, r, z, n, kernel, reverse, matmul_dtype
+    d_outputs, features, input_gates, outputs, r, z, n, weights, reverse, matmul_dtype
 ):
-    """Gradients of the sweep with respect to its four inputs."""
+    """Gradients of the sweep with respect to its five inputs.
+
+    `weights` are (kernel W, recurrent_kernel U) in the state dtype.
+    """
     state_dtype = features.dtype
-    h_n = input_gates[..., 2 * features.shape[-1] :]
+    f = features.shape[-1]
+    kernel, recurrent_kernel = weights
+    h_n = input_gates[..., 2 * f :]
     # Per-row factors of the chain rule that do not depend on the gradient
     # carried from the next row, for all rows at once:
     d_xn_per_d = (1.0 - z) * (1.0 - tf.square(n))  # dI'/d(x_n)
     d_z_per_d = (features - n) * z * (1.0 - z)  # dI'/d(z pre-activation)
     d_r_per_dxn = h_n * r * (1.0 - r)  # d(x_n)/d(r pre-activation)
-    kernel = tf.cast(kernel, matmul_dtype)
+    previous = _previous_rows(outputs, reverse)
+    kernel_mm = tf.cast(kernel, matmul_dtype)
+    recurrent_kernel_mm = tf.cast(recurrent_kernel, matmul_dtype)
 
-    def backward_row(d_from_next, row):
-        # The carry is the gradient reaching this row through the neighbour
-        # product of the row corrected after it.
-        d_out, a, b, c, z_row, r_row = row
+    def backward_row(carry, row):
+        # d_from_next: the gradient reaching this row through the neighbour
+        # product of the row corrected after it; the rest are the weight
+        # gradients summed over the rows seen so far.
+        d_from_next, d_kernel, d_recurrent_kernel, d_bias, d_recurrent_bias = carry
+        d_out, a, b, c, z_row, r_row, values, previous_row = row
         d_row = d_out + d_from_next  # total dL/dI' of this row
         d_xn = d_row * a
         d_xr = d_xn * c
@@ -193,28 +200,70 @@ def _backward(
         d_neighbour_gates = tf.concat([d_xr, d_xz, d_xn], axis=-1)  # [.., 3F]
         d_input_gates = tf.concat([d_xr, d_xz, d_xn * r_row], axis=-1)
         d_previous = neighbours_transpose_product(
-            tf.cast(d_neighbour_gates, matmul_dtype), kernel
+            tf.cast(d_neighbour_gates, matmul_dtype), kernel_mm
         )
-        stacked = (d_row * z_row, d_neighbour_gates, d_input_gates)
-        return tf.cast(d_previous, state_dtype), stacked
+        flat_gates = tf.reshape(d_neighbour_gates, [-1, 3 * f])  # [B * L, 3F]
+        flat_inputs = tf.reshape(d_input_gates, [-1, 3 * f])
+        nb = tf.reshape(neighbours(previous_row), [-1, 3 * f])
+        d_kernel += _matmul(
+            nb, flat_gates, matmul_dtype, state_dtype, transpose_a=True
+        )  # [3F, 3F]
+        d_recurrent_kernel += _matmul(
+            tf.reshape(values, [-1, f]),
+            flat_inputs,
+            matmul_dtype,
+            state_dtype,
+            transpose_a=True,
+        )  # [F, 3F]
+        d_bias += tf.reduce_sum(flat_gates, axis=0)
+        d_recurrent_bias += tf.reduce_sum(flat_inputs, axis=0)
+        d_values = d_row * z_row + tf.reshape(
+            _matmul(
+                flat_inputs,
+                recurrent_kernel_mm,
+                matmul_dtype,
+                state_dtype,
+                transpose_b=True,
+            ),
+            _static_or_dynamic_shape(d_row),
+        )  # through the gate and through I.U
+        carry = (
+            tf.cast(d_previous, state_dtype),
+            d_kernel,
+            d_recurrent_kernel,
+            d_bias,
+            d_recurrent_bias,
+        )
+        return carry, (d_values,)
 
-    d_features, d_neighbour_gates, d_input_gates = _loop_rows(
-        backward_row,
-        [d_outputs, d_xn_per_d, d_z_per_d, d_r_per_dxn, z, r],
+    initial = (
         tf.zeros_like(d_outputs[0]),
+        tf.zeros([3 * f, 3 * f], state_dtype),
+        tf.zeros([f, 3 * f], state_dtype),
+        tf.zeros([3 * f], state_dtype),
+        tf.zeros([3 * f], state_dtype),
+    )
+    (d_features,), sums = _loop_rows(
+        backward_row,
+        [d_outputs, d_xn_per_d, d_z_per_d, d_r_per_dxn, z, r, features, previous],
+        initial,
         not reverse,
-        [state_dtype] * 3,
+        [state_dtype],
+        return_carry=True,
     )
-    previous = tf.cast(_previous_rows(outputs, reverse), matmul_dtype)
-    d_kernel = neighbours_kernel_grad(
-        previous, tf.cast(d_neighbour_gates, matmul_dtype)
-    )
-    d_bias = tf.reduce_sum(d_neighbour_gates, axis=[0, 1, 2])
-    return d_features, d_input_gates, tf.cast(d_kernel, state_dtype), d_bias
+    _, d_kernel, d_recurrent_kernel, d_bias, d_recurrent_bias = sums
+    # In the order of correction_sweep's inputs.
+    return d_features, d_kernel, d_bias, d_recurrent_kernel, d_recurrent_bias
 
 
 def correction_sweep(
-    features, input_gates, kernel, bias, reverse=False, matmul_dtype=None
+    features,
+    kernel,
+    bias,
+    recurrent_kernel,
+    recurrent_bias,
+    reverse=False,
+    matmul_dtype=None,
 ):
     """Corrects `features` row by row in one sweep (see module docstring).
 
@@ -222,11 +271,11 @@ def correction_sweep(
       features: [steps, batch, length, F] float32 or float64, the values I
         before the sweep; their dtype is the state dtype. The sweep walks
         along axis 0; neighbours lie along axis 2.
-      input_gates: [steps, batch, length, 3F], I.U + c for every row, gate
-        order (r, z, n).
       kernel: [3F, 3F], the neighbour kernel W; rows ordered (P[j-1], P[j],
         P[j+1]), columns (r, z, n).
       bias: [3F], the neighbour bias b, order (r, z, n).
+      recurrent_kernel: [F, 3F], U, which multiplies the row's own values.
+      recurrent_bias: [3F], c, added to I.U.
       reverse: if True the sweep starts at the last step.
       matmul_dtype: dtype of the matmul operands; defaults to the state
         dtype.
@@ -239,13 +288,16 @@ def correction_sweep(
     matmul_dtype = tf.as_dtype(matmul_dtype or state_dtype)
 
     @tf.custom_gradient
-    def sweep(features, input_gates, kernel, bias):
+    def sweep(features, kernel, bias, recurrent_kernel, recurrent_bias):
+        input_gates = _input_gates(
+            features, recurrent_kernel, recurrent_bias, matmul_dtype
+        )
         outputs, r, z, n = _forward(
             features, input_gates, kernel, bias, reverse, matmul_dtype
         )
 
         def grad(d_outputs):
-            d_features, d_input_gates, d_kernel, d_bias = _backward(
+            return _backward(
                 tf.cast(d_outputs, state_dtype),
                 features,
                 input_gates,
@@ -253,17 +305,17 @@ def correction_sweep(
                 r,
                 z,
                 n,
-                kernel,
+                (kernel, recurrent_kernel),
                 reverse,
                 matmul_dtype,
             )
-            return d_features, d_input_gates, tf.cast(d_kernel, kernel.dtype), d_bias
 
         return outputs, grad
 
     return sweep(
         features,
-        tf.cast(input_gates, state_dtype),
-        kernel,
+        tf.cast(kernel, state_dtype),
         tf.cast(bias, state_dtype),
+        tf.cast(recurrent_kernel, state_dtype),
+        tf.cast(recurrent_bias, state_dtype),
     )

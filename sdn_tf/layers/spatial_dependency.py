@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from sdn_tf import arguments
 from sdn_tf.layers import correction as correction_lib
 from sdn_tf.layers import weight_norm
 
@@ -48,30 +49,19 @@ def _relayout(x, current, target):
     return tf.transpose(x, _PERMUTATIONS[(current, target)])
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a "
-            f"positive integer, got {value!r}."
-        )
-    return value
-
-
 def _pair(value, name):
-    if isinstance(value, int) and not isinstance(value, bool):
+    if arguments.is_integer(value):
         value = (value, value)
     if (
         not isinstance(value, (tuple, list))
         or len(value) != 2
-        or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
-        )
+        or not all(arguments.is_integer(v) and v >= 1 for v in value)
     ):
         raise ValueError(
             f"Received an invalid value for argument `{name}`, expected a "
             f"positive integer or a pair of positive integers, got {value!r}."
         )
-    return tuple(value)
+    return tuple(int(v) for v in value)
 
 
 def _validate_directions(directions):
@@ -251,16 +241,6 @@ class _CorrectionSweep(keras.layers.Layer):
         policy); the matmuls run in `matmul_dtype`.
         """
         state_dtype = features.dtype
-        # I.U + c for every row at once, the part of the cell that does not
-        # depend on the previous row: one [steps * batch * length, F] matmul.
-        shape = ops.shape(features)
-        flat = ops.reshape(ops.cast(features, matmul_dtype), (-1, self.num_features))
-        input_gates = ops.matmul(flat, ops.cast(self.recurrent_kernel, matmul_dtype))
-        input_gates = ops.reshape(
-            ops.cast(input_gates, state_dtype)
-            + ops.cast(self.recurrent_bias, state_dtype),
-            (*shape[:-1], 3 * self.num_features),
-        )  # [steps, batch, length, 3F]
         if _use_xla(jit_compile):
             sweep = _sweep_xla
         elif tf.executing_eagerly():
@@ -272,9 +252,12 @@ class _CorrectionSweep(keras.layers.Layer):
             sweep = correction_lib.correction_sweep
         return sweep(
             features,
-            input_gates,
-            ops.cast(self.kernel, matmul_dtype),
+            # Tensors, not variables: an XLA sweep then also works under
+            # MirroredStrategy. The sweep casts matmul operands itself.
+            ops.cast(self.kernel, state_dtype),
             ops.cast(self.input_bias, state_dtype),
+            ops.cast(self.recurrent_kernel, state_dtype),
+            ops.cast(self.recurrent_bias, state_dtype),
             reverse=self.reverse,
             matmul_dtype=tf.as_dtype(matmul_dtype),
         )
@@ -389,13 +372,13 @@ class SpatialDependency(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.filters = _positive_int(filters, "filters")
-        self.num_features = _positive_int(num_features, "num_features")
+        self.filters = arguments.positive_integer(filters, "filters")
+        self.num_features = arguments.positive_integer(num_features, "num_features")
         self.directions = _validate_directions(directions)
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.strides = _pair(strides, "strides")
         self.padding = _validate_padding(padding)
-        self.transpose = bool(transpose)
+        self.transpose = arguments.boolean(transpose, "transpose")
         if self.transpose and any(
             s > k for s, k in zip(self.strides, self.kernel_size)
         ):
@@ -586,7 +569,7 @@ class ResSpatialDependency(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.filters = _positive_int(filters, "filters")
+        self.filters = arguments.positive_integer(filters, "filters")
         # The inner layer validates every shared argument.
         self._inner_kwargs = dict(
             num_features=num_features,

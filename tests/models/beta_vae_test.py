@@ -175,6 +175,13 @@ def test_broadcast_decoder_follows_table_1():
         (dict(observation="logistic_mixture"), "argument `observation`"),
         (dict(decoder="sdn", sdn_scale=24), "argument `sdn_scale`"),
         (dict(latent_dim=0), "argument `latent_dim`"),
+        (dict(latent_dim=True), "argument `latent_dim`"),
+        (dict(beta=-1.0), "argument `beta`, expected a finite, non-negative"),
+        (dict(beta=float("nan")), "argument `beta`"),
+        (dict(encoder_channels=(8, 8, 0, 8)), "argument `encoder_channels`"),
+        (dict(hidden_units=0), "argument `hidden_units`"),
+        (dict(broadcast_layers=-1), "argument `broadcast_layers`"),
+        (dict(num_bits=9.5), "argument `num_bits`"),
     ],
 )
 def test_bad_arguments_raise(kwargs, message):
@@ -185,3 +192,30 @@ def test_bad_arguments_raise(kwargs, message):
 def test_compile_refuses_an_external_loss():
     with pytest.raises(ValueError, match="argument `loss`"):
         BetaVAE(image_shape=(32, 32, 1), **SMALL).compile(optimizer="adam", loss="mse")
+
+
+def test_numpy_integers_are_valid_sizes():
+    model = BetaVAE(
+        image_shape=(np.int64(32), 32, 1),
+        latent_dim=np.int64(3),
+        **dict(SMALL, hidden_units=np.int32(16)),
+    )
+    assert model.encode(_images(2, channels=1)).shape == (2, 3)
+    assert type(model.get_config()["latent_dim"]) is int
+
+
+def test_sampling_checks_its_temperature_and_keeps_nan():
+    model = BetaVAE(image_shape=(32, 32, 1), latent_dim=2, **SMALL)
+    for temperature in (float("nan"), -1.0):
+        with pytest.raises(ValueError, match="argument `temperature`"):
+            model.sample(2, temperature=temperature)
+    with pytest.raises(ValueError, match=r"argument `images`.*\[-1, 1\]"):
+        model.encode(_images(2, channels=1) * 127.5 + 127.5)
+    nan_latents = np.full((2, 2), np.nan, "float32")
+    assert np.isnan(np.asarray(model.decode(nan_latents))).all()
+
+
+def test_beta_annealing_checks_its_arguments():
+    with pytest.raises(ValueError, match="argument `final_beta`"):
+        BetaAnnealing(float("nan"), 10)
+    assert BetaAnnealing(1.0, np.int64(10)).anneal_steps == 10

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from models import SDNVAE
 from models import sdn_vae as sdn_vae_lib
+from sdn_tf.distributions import quantization
 from sdn_tf.layers import ResSpatialDependency
 
 TINY = dict(
@@ -224,11 +225,76 @@ def test_keras_round_trip_keeps_the_model(tmp_path):
         (dict(scales=((4, 1, 8),)), "first resolution of 8"),
         (dict(scales=((8, 1, 8), (2, 1, 8))), "halving"),
         (dict(sdn_directions=5), "sdn_directions"),
+        (dict(z_size=0), r"argument `z_size`, expected a positive integer, got 0\."),
+        (dict(h_size=-5), r"argument `h_size`, expected a positive integer, got -5"),
+        (dict(num_components=0), "argument `num_components`"),
+        (dict(iaf_context=0), "argument `iaf_context`"),
+        (dict(iaf_layers=-1), "argument `iaf_layers`"),
+        (dict(free_bits=-0.1), "argument `free_bits`.*non-negative.*got -0.1"),
+        (dict(free_bits=float("nan")), "argument `free_bits`.*got nan"),
+        (dict(use_sdn="no"), "argument `use_sdn`, expected True or False, got 'no'"),
+        (dict(weight_norm=1), "argument `weight_norm`"),
+        (dict(num_bits=0), "argument `num_bits`"),
+        (dict(z_size=2.0), "argument `z_size`"),
+        (dict(scales=((8, 1, 8.5), (4, 1, 8))), "argument `scales`"),
+        (dict(scales=((8, 0, 8), (4, 1, 8))), "argument `scales`"),
     ],
 )
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SDNVAE(**dict(TINY, **kwargs))
+
+
+def test_numpy_integers_are_valid_sizes():
+    sizes = dict(h_size=np.int64(8), z_size=np.int32(2), num_components=np.int64(2))
+    model = SDNVAE(**dict(TINY, **sizes, scales=((np.int64(8), 1, 8), (4, 1, 8))))
+    config = model.get_config()
+    assert (config["h_size"], config["z_size"]) == (8, 2)
+    assert type(config["h_size"]) is int and config["scales"][0] == [8, 1, 8]
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    return SDNVAE(**TINY)
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), -1.0])
+def test_invalid_temperatures_raise(tiny_model, temperature):
+    with pytest.raises(ValueError, match="argument `temperature`"):
+        tiny_model.sample(2, temperature=temperature)
+    zs = tiny_model.encode(_images(2))
+    with pytest.raises(ValueError, match="argument `temperature`"):
+        tiny_model.decode(zs, fixed_layers=1, temperature=temperature)
+
+
+def test_fixed_layers_beyond_the_latents_raise(tiny_model):
+    zs = tiny_model.encode(_images(2))
+    with pytest.raises(ValueError, match="argument `fixed_layers`.*0 to 2, got 3"):
+        tiny_model.decode(zs, fixed_layers=3)
+    with pytest.raises(ValueError, match="argument `zs`"):
+        tiny_model.decode(zs * 2)
+
+
+def test_images_off_the_grid_raise_and_uint8_images_convert(tiny_model):
+    images = _images(2)
+    pixels = np.asarray(quantization.to_uint8(images))
+    with pytest.raises(ValueError, match=r"argument `images`.*\[-1, 1\]"):
+        tiny_model.encode(pixels.astype("float32"))
+    with pytest.raises(ValueError, match=r"argument `images`"):
+        tiny_model.negative_elbo_bpd(pixels.astype("float32") / 255.0 * 2.0)
+    np.testing.assert_array_equal(
+        tiny_model.encode(pixels)[0],
+        tiny_model.encode(quantization.from_uint8(pixels))[0],
+    )
+
+
+def test_a_diverged_decoder_gives_nan_images_not_plausible_ones():
+    model = SDNVAE(**TINY)
+    for weight in model.last_layer.weights:
+        weight.assign(np.full(weight.shape, np.nan, "float32"))
+    assert np.isnan(np.asarray(model.sample(2, temperature=0.0))).all()
+    assert np.isnan(np.asarray(model.sample(2, temperature=1.0))).all()
+    assert np.isnan(np.asarray(model.reconstruct(_images(2)))).all()
 
 
 def test_cifar10_config_builds_and_runs_one_training_step():

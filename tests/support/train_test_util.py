@@ -44,20 +44,23 @@ def build_fn(learning_rate=1e-3, use_sdn=False, **kwargs):
     return build
 
 
-def dataset_fn(nan_from=None):
+def dataset_fn(nan_from=None, nan_at=()):
     """(global_batch, seed) -> repeating batches in a fixed order; batches
-    from number `nan_from` on hold a NaN pixel."""
+    from number `nan_from` on, and those numbered in `nan_at`, hold a NaN
+    pixel (batches are numbered from 0)."""
 
     def make_dataset(global_batch, seed):
         del seed  # a fixed order, so that runs are comparable
         dataset = tf.data.Dataset.from_tensor_slices(images()).repeat()
         dataset = dataset.batch(global_batch, drop_remainder=True).enumerate()
+        bad_indices = tf.constant(list(nan_at) or [-1], tf.int64)
 
         def poison(index, batch):
-            if nan_from is None:
-                return {"image": batch}
             bad = tf.tensor_scatter_nd_update(batch, [[0, 0, 0, 0]], [np.nan])
-            return {"image": tf.where(index >= nan_from, bad, batch)}
+            is_bad = tf.reduce_any(tf.equal(index, bad_indices))
+            if nan_from is not None:
+                is_bad = tf.logical_or(is_bad, index >= nan_from)
+            return {"image": tf.where(is_bad, bad, batch)}
 
         return dataset.map(poison)
 

@@ -1,15 +1,22 @@
-"""Tests of checkpoints under faults: a run killed with SIGKILL, during
-training and while writing a checkpoint, resumes without losing work."""
+"""Tests of checkpoints under faults: a run killed with SIGKILL (during
+training and while writing a checkpoint) or stopped with Ctrl-C resumes
+without losing work; a failed write fails the run and keeps the previous
+checkpoint; missing state files and corrupt checkpoints fall back to the
+newest intact checkpoint."""
 
+import logging
 import os
-import shutil
+import resource
 import signal
 import subprocess
 import sys
 import time
 
+import keras
 import pytest
 import tensorflow as tf
+import train_job
+import train_test_util as util
 
 from train import checkpoints
 
@@ -27,6 +34,14 @@ def _latest_step(output_dir):
     return int(latest.rsplit("-", 1)[1]) if latest else 0
 
 
+def _wait_for_checkpoint(process, output_dir, step, timeout=240):
+    deadline = time.monotonic() + timeout
+    while _latest_step(output_dir) < step:
+        assert process.poll() is None, "the job ended before its checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint in time"
+        time.sleep(0.2)
+
+
 def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     out = tmp_path / "run"
     # Checkpoints every step, so the kill very likely lands inside a write.
@@ -35,11 +50,7 @@ def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 240
-        while _latest_step(out) < 5:
-            assert process.poll() is None, "the job ended before it was killed"
-            assert time.monotonic() < deadline, "no checkpoint in time"
-            time.sleep(0.2)
+        _wait_for_checkpoint(process, out, 5)
         time.sleep(0.37)  # somewhere in a later step or its checkpoint
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -55,7 +66,10 @@ def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     data = next(p for p in directory.iterdir() if ".data-" in p.name)
     partial = directory / f"ckpt-{killed_at + 1}.data-00000-of-00001"
     partial.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
-    shutil.copytree(directory, tmp_path / "before")
+    # And what a kill inside CheckpointManager.save leaves: its temp folder.
+    temporary = directory / f"ckpt-{killed_at + 2}_temp"
+    temporary.mkdir(exist_ok=True)
+    (temporary / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"x" * 99)
 
     resumed = subprocess.run(
         _job(out, killed_at + 3), cwd=ROOT, env=ENV, capture_output=True,
@@ -64,6 +78,99 @@ def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"start_step={killed_at} step={killed_at + 3}" in resumed.stdout
     assert _latest_step(out) == killed_at + 3
+    assert not list(directory.glob("*_temp"))
+    assert f"Removing {temporary}" in resumed.stderr
+
+
+def test_ctrl_c_saves_the_current_step_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as stderr_file:  # a file: a full pipe would block it
+        process = subprocess.Popen(
+            _job(out, 10_000), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+        )  # fmt: skip
+        try:
+            _wait_for_checkpoint(process, out, 2)
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=300)
+        finally:
+            process.kill()
+    stderr = log.read_text()
+    assert process.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    step = _latest_step(out)
+    assert last.startswith(f"Interrupted at step {step} of 10000; saved ")
+    assert f"ckpt-{step}." in last and "To resume, run the same command again" in last
+    assert JOB.split(os.sep)[-1] in last and str(out) in last
+    assert not (out / ".lock").read_text()  # released on the way out
+
+
+def test_a_failed_checkpoint_write_fails_the_run_and_keeps_the_last(tmp_path):
+    out = tmp_path / "run"
+    train_job.main(str(out), 2, "auto")  # ckpt-1 and ckpt-2, in this process
+    directory = out / "checkpoints"
+    size = (directory / "ckpt-2.data-00000-of-00001").stat().st_size
+    before = {p.name: p.read_bytes() for p in directory.glob("ckpt-*")}
+    # As under `ulimit -f`: TensorFlow reports the failed write as
+    # OutOfRangeError, which Keras fit used to take for the end of the data.
+    limit = size // 2
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    failed = subprocess.run(
+        _job(out, 4), cwd=ROOT, env=ENV, capture_output=True, text=True,
+        timeout=300, preexec_fn=limit_file_size,
+    )  # fmt: skip
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    assert "Traceback" not in failed.stderr and "ran out of data" not in failed.stdout
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: Could not write checkpoint {directory}/ckpt-3 ")
+    assert "File too large" in last and "still " + str(directory / "ckpt-2") in last
+    assert "step=" not in failed.stdout
+    # The previous checkpoints are as they were; the partial save is gone.
+    after = {p.name: p.read_bytes() for p in directory.glob("ckpt-*")}
+    assert after == before
+    assert _latest_step(out) == 2
+
+
+def _build():
+    model = util.build_fn()()
+    model.build()
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_restore_uses_the_files_and_skips_a_corrupt_newest_checkpoint(tmp_path, caplog):
+    out = tmp_path / "run"
+    train_job.main(str(out), 3, "auto")  # ckpt-1 to ckpt-3
+    directory = out / "checkpoints"
+    (directory / "checkpoint").unlink()  # the state file
+    data = directory / "ckpt-3.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:100])  # truncated
+    (directory / "ckpt-2.index").write_bytes(b"not an index" * 10)
+    intact = (directory / "ckpt-1.data-00000-of-00001").read_bytes()
+
+    keras.utils.set_random_seed(0)
+    caplog.set_level(logging.WARNING)
+    model = _build()
+    checkpointer = checkpoints.Checkpointer(str(out), model)
+    assert checkpointer.restore_or_start(repair=True) == 1
+    warnings = [r.getMessage() for r in caplog.records if "cannot be" in r.getMessage()]
+    assert len(warnings) == 2
+    assert f"{directory}/ckpt-3 cannot be restored" in warnings[0]
+    assert "Read less bytes than requested" in warnings[0]
+    assert f"{directory}/ckpt-2 cannot be restored" in warnings[1]
+    # The state file names the restored checkpoint again; nothing was
+    # overwritten.
+    assert tf.train.latest_checkpoint(str(directory)).endswith("ckpt-1")
+    assert (directory / "ckpt-1.data-00000-of-00001").read_bytes() == intact
+    # Where none restores, the run is not started over them.
+    (directory / "ckpt-1.index").write_bytes(b"not an index" * 10)
+    with pytest.raises(RuntimeError, match="None of the checkpoints.*ckpt-1.index"):
+        checkpoints.Checkpointer(str(out), _build()).restore_or_start()
 
 
 def test_json_is_written_atomically(tmp_path, monkeypatch):

@@ -87,6 +87,13 @@ def test_the_learning_rate_decays_exponentially():
         (dict(dataset="no_such_dataset"), "no_such_dataset"),
         (dict(dataset="sdn_circles/xy"), "takes 32x32 images"),
         (dict(scales=((8, 1, 8),)), "first resolution of 16"),
+        (dict(ema=1.5), r"argument `ema`, expected a decay in \[0, 1\).*got 1.5"),
+        (dict(learning_rate=float("nan")), "argument `learning_rate`.*got nan"),
+        (dict(learning_rate=-1.0), "argument `learning_rate`.*positive.*got -1.0"),
+        (dict(lr_decay_steps=0), "argument `lr_decay_steps`"),
+        (dict(temperatures=(1.0, -0.5)), "argument `temperatures`"),
+        (dict(free_bits=float("nan")), "argument `free_bits`"),
+        (dict(iaf_context=0), "argument `iaf_context`"),
     ],
 )
 def test_bad_settings_raise_before_training(kwargs, message, tmp_path):
@@ -98,6 +105,17 @@ def test_bad_settings_raise_before_training(kwargs, message, tmp_path):
         )
         density.run(config)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_an_output_dir_that_is_a_file_is_refused_before_any_work(tmp_path):
+    a_file = tmp_path / "results"
+    a_file.write_text("")
+    config = density.make_config(
+        config="tiny", output_dir=str(a_file), data_dir=str(tmp_path / "data")
+    )
+    with pytest.raises(ValueError, match=r"`output_dir`.*writable.*\(a file\)"):
+        density.run(config)
+    assert not (tmp_path / "data").exists()  # not even the dataset was read
 
 
 def _run(module, *flags):
@@ -126,6 +144,7 @@ def test_train_then_resume_then_evaluate(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["step"] == 4 and results["start_step"] == 0
     assert np.isfinite(results["test_bpd"]) and 0 < results["test_bpd"] < 12
+    assert results["test_nonfinite_batches"] == 0
     assert (
         "Test negative ELBO" in first.stdout
         and str(out / "samples.png") in first.stdout

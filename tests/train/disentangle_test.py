@@ -48,6 +48,10 @@ def test_presets_hold_the_papers_settings():
         (dict(preset="huge"), "argument `preset`"),
         (dict(metrics=("mig", "sap")), "argument `metrics`"),
         (dict(colour="red"), "unknown settings"),
+        (dict(beta=-1.0), "argument `beta`, expected a finite, non-negative"),
+        (dict(learning_rate=0.0), "argument `learning_rate`"),
+        (dict(anneal_steps=-1), "argument `anneal_steps`"),
+        (dict(metric_scale=float("nan")), "argument `metric_scale`"),
     ],
 )
 def test_bad_settings_raise(kwargs, message):

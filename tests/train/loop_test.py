@@ -2,6 +2,7 @@
 steps, resuming, bad settings and TensorBoard summaries."""
 
 import glob
+import logging
 import os
 
 import keras
@@ -22,17 +23,27 @@ class LossRecorder(keras.callbacks.Callback):
         self.losses.append(float(logs["loss"]))
 
 
-def _train(output_dir, steps, strategy="auto", nan_from=None, use_sdn=False, **kwargs):
+def _train(
+    output_dir,
+    steps,
+    strategy="auto",
+    nan_from=None,
+    use_sdn=False,
+    nan_at=(),
+    callbacks=(),
+    learning_rate=1e-3,
+    **kwargs,
+):
     settings = util.settings(output_dir, steps, strategy=strategy, **kwargs)
     keras.utils.set_random_seed(0)
     recorder = LossRecorder()
     result = loop.train(
         settings,
         loop.prepare(settings),
-        util.build_fn(use_sdn=use_sdn),
-        util.dataset_fn(nan_from),
+        util.build_fn(learning_rate, use_sdn=use_sdn),
+        util.dataset_fn(nan_from, nan_at),
         {"test": "loop"},
-        extra_callbacks=[recorder],
+        extra_callbacks=[recorder, *callbacks],
     )
     return result, recorder.losses
 
@@ -87,16 +98,62 @@ def test_nan_batches_stop_training_and_keep_the_last_good_checkpoint(
             max_consecutive_skips=3,
             checkpoint_every=2,
         )
-    # Steps 1-4 trained; 5-7 were skipped; the newest checkpoint is step 4
-    # and holds finite weights.
+    # Steps 1-4 applied updates; 5-7 were skipped. The newest checkpoint is
+    # step 6 (a step counts batches, skipped or not), and it holds the
+    # weights of step 4, finite.
     latest = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
-    assert latest.endswith("ckpt-4")
+    assert latest.endswith("ckpt-6")
     model = util.build_fn()()
     model.optimizer.build(model.trainable_variables)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
     checkpoint.restore(latest).assert_existing_objects_matched()
     assert int(model.optimizer.iterations.numpy()) == 4
+    assert int(model.skipped_steps.numpy()) == 2
     assert all(np.all(np.isfinite(v.numpy())) for v in model.trainable_variables)
+
+
+def test_a_skipped_step_counts_so_the_final_checkpoint_is_written(tmp_path, caplog):
+    # Batch 6 (step 7) is NaN: its update is skipped, and it is still a step
+    # for the stop, the checkpoints and the messages.
+    caplog.set_level(logging.INFO)
+    first, losses = _train(tmp_path, 10, nan_at=(6,), checkpoint_every=5)
+    assert (first.start_step, first.step, len(losses)) == (0, 10, 10)
+    assert int(first.model.optimizer.iterations.numpy()) == 9
+    names = sorted(p.name for p in (tmp_path / "checkpoints").glob("*.index"))
+    assert names == ["ckpt-10.index", "ckpt-5.index"]
+    skipped = [r.getMessage() for r in caplog.records if "update skipped" in r.message]
+    assert len(skipped) == 1 and skipped[0].startswith("Step 7: ")
+    caplog.clear()
+    again, losses = _train(tmp_path, 10, nan_at=(6,), checkpoint_every=5)
+    assert (again.start_step, again.step, losses) == (10, 10, [])
+    assert "The run is complete" in caplog.text
+    assert "update skipped" not in caplog.text
+
+
+def test_a_run_that_never_applies_an_update_fails(tmp_path):
+    with pytest.raises(loop.TrainingStopped, match="without applying a single upd"):
+        _train(tmp_path, 3, nan_from=0)
+
+
+class _RaiseOutOfRange(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            raise tf.errors.OutOfRangeError(None, None, "No space left on device")
+
+
+def test_out_of_range_in_a_callback_is_not_taken_for_the_end_of_data(tmp_path):
+    # Keras fit ends quietly on OutOfRangeError, as if the data ran out.
+    with pytest.raises(loop.TrainingStopped, match="ended at step 3 of 6"):
+        _train(tmp_path, 6, callbacks=[_RaiseOutOfRange()])
+
+
+def test_an_output_dir_that_is_not_a_writable_directory_is_refused(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    with pytest.raises(ValueError, match=r"`output_dir`.*writable.*\(a file\)"):
+        util.settings(a_file, 2).validate()
+    with pytest.raises(ValueError, match=r"`output_dir`.*writable.*Not a directory"):
+        util.settings(a_file / "run", 2).validate()
 
 
 def test_rerunning_resumes_from_the_newest_checkpoint(tmp_path):

@@ -1,5 +1,8 @@
 """Tests of sdn_tf.data.load: TFDS datasets (mocked), offline datasets, errors."""
 
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -11,6 +14,8 @@ import tfds_test_util  # noqa: F401
 import sdn_tf
 from sdn_tf.data import pipeline
 from sdn_tf.distributions import quantization
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
 def _fixed_size_examples(builder, split, **kwargs):
@@ -144,6 +149,40 @@ def test_offline_dataset_builds_on_first_load(tmp_path):
     np.testing.assert_allclose(levels, np.round(levels), atol=1e-4)
     info = sdn_tf.data.dataset_info("sdn_photo_patches", data_dir=str(tmp_path))
     assert info.splits == {"train": 8000, "test": 2000}
+
+
+# Loads the photo patches' test split from data_dir argv[1], prints its size.
+_LOAD = (
+    "import sys, sdn_tf; ds = sdn_tf.data.load('sdn_photo_patches', 'test', "
+    "batch_size=500, data_dir=sys.argv[1]); "
+    "print(sum(int(b['image'].shape[0]) for b in ds))"
+)
+
+
+def test_two_processes_building_one_offline_dataset_both_read_it(tmp_path):
+    # Without the build lock, the second to finish fails with TFDS's
+    # FileExistsError when it renames its build into place.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _LOAD, str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    outputs = []
+    for process in processes:
+        try:
+            outputs.append(process.communicate(timeout=300))
+        finally:
+            process.kill()
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+        assert stdout.split()[-1] == "2000"  # after TFDS's build messages
 
 
 def test_missing_dataset_says_which_where_and_how(tmp_path):

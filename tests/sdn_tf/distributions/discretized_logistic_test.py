@@ -288,7 +288,6 @@ def test_mean_is_the_sum_over_the_grid():
     rng = np.random.default_rng(9)
     dist = Mixture(_params(rng, (2, 2, 3), m=3, c=1), 3, 1, num_bits=5)
     grid = quantization.grid(5).reshape(32, 1, 1, 1, 1)
-    probs = np.exp(dist.log_prob(grid).numpy().astype(np.float64))  # [32, 2]
     # log_prob sums over pixels, so evaluate one pixel at a time.
     single = Mixture(_params(rng, (1, 1), m=3, c=1), 3, 1, num_bits=5)
     probs = np.exp(single.log_prob(grid[:, 0]).numpy().astype(np.float64))
@@ -380,3 +379,52 @@ def test_validate_args_rejects_values_off_the_range():
     dist = Mixture(np.zeros((1, 1, 4), "float32"), 1, 1, validate_args=True)
     with pytest.raises(tf.errors.InvalidArgumentError, match="above 1"):
         dist.log_prob(np.full((1, 1, 1), 1.5, "float32"))
+
+
+def test_uint8_images_score_as_their_grid_values():
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (2, 2, 2, 3)).astype(np.uint8)
+    mixture = Mixture(_params(rng, (2, 2, 2), m=2, c=3), 2, 3, num_bits=5)
+    logistic = DiscretizedLogistic(rng.normal(0, 0.5, (2, 2, 3)), -1.0, num_bits=5)
+    for dist in (mixture, logistic):
+        grid_values = quantization.from_uint8(pixels, 5)
+        np.testing.assert_array_equal(
+            dist.log_prob(pixels).numpy(), dist.log_prob(grid_values).numpy()
+        )
+        np.testing.assert_array_equal(
+            dist.log_prob(tf.constant(pixels)).numpy(),
+            dist.log_prob(grid_values).numpy(),
+        )
+
+
+def test_images_with_other_event_shapes_raise_naming_both_shapes():
+    mixture = Mixture(np.zeros((1, 2, 2, Mixture.num_params(1, 3)), "float32"), 1, 3)
+    logistic = DiscretizedLogistic(np.zeros((2, 2, 3), "float32"), 0.0)
+    for dist in (mixture, logistic):
+        with pytest.raises(ValueError, match=r"\[2, 2, 3\].*got shape \[1, 2, 2, 1\]"):
+            dist.log_prob(np.zeros((1, 2, 2, 1), "float32"))
+        with pytest.raises(ValueError, match=r"got shape \[2, 3\]"):
+            dist.log_prob(np.zeros((2, 3), "float32"))
+
+
+def test_nan_parameters_give_nan_images_not_plausible_ones():
+    params = np.full((1, 2, 2, Mixture.num_params(2, 3)), np.nan, "float32")
+    mixture = Mixture(params, 2, 3)
+    assert np.isnan(mixture.mode().numpy()).all()
+    assert np.isnan(mixture.sample(seed=(1, 2)).numpy()).all()
+    logistic = DiscretizedLogistic(np.full((2, 2, 1), np.nan, "float32"), 0.0)
+    assert np.isnan(logistic.mode().numpy()).all()
+    assert np.isnan(logistic.sample(seed=(1, 2)).numpy()).all()
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), -0.5, float("inf")])
+def test_invalid_temperatures_raise(temperature):
+    dist = Mixture(np.zeros((1, 1, Mixture.num_params(1, 1)), "float32"), 1, 1)
+    with pytest.raises(ValueError, match="argument `temperature`"):
+        dist.sample(seed=(1, 2), temperature=temperature)
+
+
+def test_numpy_integers_are_valid_sizes():
+    params = np.zeros((1, 1, Mixture.num_params(2, 3)), "float32")
+    dist = Mixture(params, np.int64(2), np.int32(3), num_bits=np.int64(8))
+    assert dist.num_components == 2 and dist.event_shape == (1, 1, 3)

@@ -82,6 +82,15 @@ def test_logistic_needs_the_models_log_scale():
         (lambda: observation.get("gaussian", 3, num_components=3), "invalid option"),
         (lambda: observation.get("gaussian", 3, variance=0.0), "argument `variance`"),
         (lambda: observation.get("bernoulli", 0), "argument `num_channels`"),
+        (lambda: observation.get("bernoulli", True), "argument `num_channels`"),
+        (
+            lambda: observation.get("gaussian", 3, variance=float("nan")),
+            "argument `variance`",
+        ),
+        (
+            lambda: observation.get("logistic", 3, initial_log_scale=float("inf")),
+            "argument `initial_log_scale`",
+        ),
         (
             lambda: observation.get("logistic_mixture", 3, num_components=0),
             "argument `num_components`",
@@ -103,3 +112,12 @@ def test_logistic_needs_the_models_log_scale():
 def test_bad_arguments_raise(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("name", ["bernoulli", "logistic"])
+def test_uint8_images_give_the_targets_of_their_grid_values(name):
+    model = observation.get(name, 3)
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(
+        model.targets(pixels), model.targets(quantization.from_uint8(pixels))
+    )

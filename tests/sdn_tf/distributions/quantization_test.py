@@ -51,3 +51,26 @@ def test_invalid_num_bits_raise(bits):
 def test_more_than_8_bits_from_uint8_raises():
     with pytest.raises(ValueError, match="8-bit pixels carry at most 8 bits"):
         quantization.from_uint8(np.zeros(3, np.uint8), 10)
+
+
+def test_quantize_keeps_nan_and_levels_refuse_it():
+    values = tf.constant([np.nan, -0.2, 3.0, -np.inf])
+    np.testing.assert_array_equal(
+        quantization.quantize(values, 8).numpy(),
+        [np.nan, quantization.quantize(tf.constant([-0.2]), 8).numpy()[0], 1.0, -1.0],
+    )
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="NaN values have no level"
+    ):
+        quantization.to_uint8(values, 8)
+
+
+def test_numpy_integers_are_valid_bit_counts_and_integers_convert_as_pixels():
+    np.testing.assert_array_equal(quantization.grid(np.int64(3)), quantization.grid(3))
+    pixels = np.array([0, 37, 255], np.uint8)
+    np.testing.assert_array_equal(
+        quantization.as_grid_values(pixels, 4), quantization.from_uint8(pixels, 4)
+    )
+    np.testing.assert_array_equal(
+        quantization.as_grid_values(np.array([0.5], np.float64)), [0.5]
+    )

@@ -21,10 +21,7 @@ def _sweep_inputs(steps=5, batch=2, length=4, f=3, dtype="float64", seed=0):
 @pytest.mark.parametrize("reverse", [False, True])
 def test_sweep_matches_numpy(reverse):
     features, kernel, bias, u, c = _sweep_inputs()
-    input_gates = features @ u + c
-    out = correction.correction_sweep(
-        features, input_gates, kernel, bias, reverse=reverse
-    )
+    out = correction.correction_sweep(features, kernel, bias, u, c, reverse=reverse)
     # The NumPy reference takes [B, H, W, F] with "down"/"up" along H.
     image = features.transpose(1, 0, 2, 3)
     expected = numpy_reference.correction_sweep(
@@ -38,14 +35,11 @@ def test_sweep_matches_numpy(reverse):
 @pytest.mark.parametrize("reverse", [False, True])
 def test_hand_written_gradient_matches_finite_differences(reverse):
     features, kernel, bias, u, c = _sweep_inputs(steps=4, length=3, f=2)
-    input_gates = features @ u + c
-    inputs = [tf.constant(v) for v in (features, input_gates, kernel, bias)]
+    inputs = [tf.constant(v) for v in (features, kernel, bias, u, c)]
     weights = tf.constant(np.random.default_rng(1).normal(size=features.shape))
 
-    def loss(features, input_gates, kernel, bias):
-        out = correction.correction_sweep(
-            features, input_gates, kernel, bias, reverse=reverse
-        )
+    def loss(features, kernel, bias, u, c):
+        out = correction.correction_sweep(features, kernel, bias, u, c, reverse=reverse)
         return tf.reduce_sum(out * weights)
 
     theoretical, numerical = tf.test.compute_gradient(loss, inputs, delta=1e-6)
@@ -55,8 +49,7 @@ def test_hand_written_gradient_matches_finite_differences(reverse):
 
 def test_gradient_of_a_single_row_sweep_and_of_length_one_rows():
     for shape in [(1, 2, 5, 3), (4, 2, 1, 3)]:
-        features, kernel, bias, u, c = _sweep_inputs(*shape)
-        inputs = [tf.constant(v) for v in (features, features @ u + c, kernel, bias)]
+        inputs = [tf.constant(v) for v in _sweep_inputs(*shape)]
         theoretical, numerical = tf.test.compute_gradient(
             lambda *a: tf.reduce_sum(tf.sin(correction.correction_sweep(*a))),
             inputs,
@@ -77,26 +70,10 @@ def test_neighbours_transpose_product_is_the_adjoint():
     np.testing.assert_allclose(lhs.numpy(), rhs.numpy(), rtol=1e-12)
 
 
-def test_neighbours_kernel_grad_is_the_sum_of_outer_products():
-    rng = np.random.default_rng(0)
-    rows = rng.normal(size=(2, 3, 5, 4))
-    grads = rng.normal(size=(2, 3, 5, 12))
-    padded = np.pad(rows, [(0, 0), (0, 0), (1, 1), (0, 0)])
-    nb = np.concatenate(
-        [padded[..., :-2, :], padded[..., 1:-1, :], padded[..., 2:, :]], -1
-    )
-    expected = np.einsum("abli,ablj->ij", nb, grads)
-    out = correction.neighbours_kernel_grad(tf.constant(rows), tf.constant(grads))
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10)
-
-
 def test_half_precision_matmuls_keep_a_float32_state():
-    features, kernel, bias, u, c = _sweep_inputs(steps=24, f=8, dtype="float32")
-    gates = features @ u + c
-    full = correction.correction_sweep(features, gates, kernel, bias)
+    inputs = _sweep_inputs(steps=24, f=8, dtype="float32")
+    full = correction.correction_sweep(*inputs)
     for dtype, tol in [("float16", 1e-2), ("bfloat16", 6e-2)]:
-        half = correction.correction_sweep(
-            features, gates, kernel, bias, matmul_dtype=dtype
-        )
+        half = correction.correction_sweep(*inputs, matmul_dtype=dtype)
         assert half.dtype == tf.float32
         np.testing.assert_allclose(half.numpy(), full.numpy(), atol=tol)

@@ -407,6 +407,7 @@ def test_mixed_precision_stays_close_to_float32():
         (dict(kernel_size=(3, 0)), "argument `kernel_size`"),
         (dict(strides=3, kernel_size=2, transpose=True), "argument `strides`"),
         (dict(jit_compile="sometimes"), "argument `jit_compile`"),
+        (dict(transpose="no"), "argument `transpose`, expected True or False"),
     ],
 )
 def test_invalid_arguments_raise(kwargs, message):
@@ -416,6 +417,15 @@ def test_invalid_arguments_raise(kwargs, message):
         ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
     ):
         SpatialDependency(**args)
+
+
+def test_numpy_integers_are_valid_sizes():
+    layer = SpatialDependency(
+        np.int64(2), np.int32(3), kernel_size=np.int64(3), strides=(1, np.int64(1))
+    )
+    assert (layer.filters, layer.num_features) == (2, 3)
+    assert layer.get_config()["kernel_size"] == (3, 3)
+    assert layer(np.zeros((1, 4, 4, 1), "float32")).shape == (1, 4, 4, 2)
 
 
 @pytest.mark.parametrize(
