@@ -17,12 +17,12 @@ and writes them with evaluation.json into --eval_dir (default
 output_dir/evaluation).
 """
 
-import math
 import os
 
 import numpy as np
 from absl import app, flags, logging
 
+from sdn_tf import arguments
 from train import callbacks as callbacks_lib
 from train import checkpoints, figures
 from train import density as density_lib
@@ -31,52 +31,31 @@ from train import density as density_lib
 MIN_IMAGES = 8
 
 
-def _check(condition, name, expected, got):
-    if not condition:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected "
-            f"{expected}, got {got!r}."
-        )
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def validate_settings(settings):
     """Raises ValueError for a bad evaluation setting, before any work."""
     count = settings["num_images"]
-    _check(
-        count is None or (_is_int(count) and count >= MIN_IMAGES),
+    arguments.check(
+        count is None or (arguments.is_integer(count) and count >= MIN_IMAGES),
         "num_images",
         f"unset (all) or an integer >= {MIN_IMAGES} (the figures use 8 images)",
         count,
     )
-    _check(
-        _is_int(settings["iw_samples"]) and settings["iw_samples"] >= 0,
+    arguments.check(
+        arguments.is_integer(settings["iw_samples"]) and settings["iw_samples"] >= 0,
         "iw_samples",
         "a non-negative integer (0: skip the bound)",
         settings["iw_samples"],
     )
     for name in ("iw_chunk", "iw_images"):
-        _check(
-            _is_int(settings[name]) and settings[name] >= 1,
-            name,
-            "a positive integer",
-            settings[name],
-        )
-    _check(
-        _is_int(settings["layer"]) and settings["layer"] >= 0,
-        "layer",
-        "a non-negative integer",
-        settings["layer"],
-    )
+        arguments.positive_integer(settings[name], name)
+    arguments.non_negative_integer(settings["layer"], "layer")
     for name, values in (
         ("temperature", [settings["temperature"]]),
         ("temperatures", settings["temperatures"]),
     ):
-        _check(
-            len(values) > 0 and all(math.isfinite(t) and t > 0 for t in values),
+        arguments.check(
+            len(values) > 0
+            and all(arguments.is_finite_number(t) and t > 0 for t in values),
             name,
             "positive finite temperatures",
             settings[name],

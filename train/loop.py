@@ -25,6 +25,7 @@ and EMA follow the optimizer's iterations, i.e. applied updates only.
    On Ctrl-C it saves the current step and raises TrainingInterrupted.
 """
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -198,25 +199,96 @@ def train(
       TrainingInterrupted: on Ctrl-C, after saving the current step.
     """
     chief = runtime.is_chief(strategy)
-    # Only the chief writes the run's directory, so only it locks it.
-    lock = run_lock.RunLock(settings.output_dir) if chief else None
-    if lock:
-        lock.acquire()
-    try:
-        return _train_locked(
-            settings,
-            strategy,
-            chief,
-            build_model,
-            make_dataset,
-            identity,
-            extra_callbacks,
-            image_fn,
-            scalar_fn,
+    with contextlib.ExitStack() as stack:
+        if chief:  # only the chief writes the run's directory, so only it locks it
+            stack.enter_context(run_lock.RunLock(settings.output_dir))
+            checkpoints.check_run_config(settings.output_dir, identity)
+        with strategy.scope():
+            model = build_model()
+            model.build()
+            model.optimizer.build(model.trainable_variables)
+        checkpointer = checkpoints.Checkpointer(
+            settings.output_dir, model, settings.keep_checkpoints, chief
         )
-    finally:
-        if lock:
-            lock.release()
+        start = checkpointer.restore_or_start(repair=chief)  # chief: holds the lock
+        if chief:
+            checkpoints.write_json_atomically(
+                os.path.join(settings.output_dir, checkpoints.RUN_CONFIG), identity
+            )
+        history = {}
+        remaining = settings.steps - start
+        if remaining <= 0:
+            logging.info(
+                "The run is complete: it has %d of %d steps.", start, settings.steps
+            )
+            _check_trained(model, checkpointer, settings)
+            return Result(model, strategy, start, start, history)
+        global_batch = settings.batch_size
+        # A resumed run draws a fresh data order rather than replaying the first.
+        dataset = make_dataset(global_batch, settings.seed + start)
+        # The models train on images only. Feeding the tensor rather than the
+        # pipeline's dict also avoids Keras reducing a dict of per-replica
+        # values before fit under MultiWorkerMirroredStrategy, which fails.
+        dataset = runtime.shard_by_data(dataset.map(vae.images_of))
+        guard = callbacks_lib.StopOnNonFinite(settings.max_consecutive_skips)
+        interrupt = callbacks_lib.StopOnInterrupt()
+        log_dir = (
+            os.path.join(settings.output_dir, "logs")
+            if chief
+            else tempfile.mkdtemp(prefix="sdn_tf_worker_logs_")
+        )
+        callbacks = [
+            interrupt,
+            callbacks_lib.StopAtStep(settings.steps),
+            guard,
+            callbacks_lib.PeriodicCheckpoint(
+                checkpointer, settings.checkpoint_every, settings.steps
+            ),
+            callbacks_lib.Summaries(
+                log_dir,
+                settings.log_every,
+                global_batch,
+                image_fn=image_fn,
+                image_every=settings.image_every,
+                start_step=start,
+                scalar_fn=scalar_fn,
+            ),
+            *extra_callbacks,
+        ]
+        epochs = math.ceil(remaining / settings.epoch_steps)
+        try:
+            fit = model.fit(
+                dataset,
+                epochs=epochs,
+                steps_per_epoch=min(settings.epoch_steps, remaining),
+                callbacks=callbacks,
+                verbose=settings.verbose,
+                shuffle=False,  # the pipeline shuffles
+            )
+        except checkpoints.CheckpointWriteError as error:
+            raise TrainingStopped(str(error)) from error
+        finally:
+            interrupt.uninstall()
+        history = fit.history
+        if guard.failure:
+            raise TrainingStopped(guard.failure)
+        step = checkpointer.step
+        if interrupt.interrupted:
+            path = checkpointer.save()
+            raise TrainingInterrupted(
+                f"Interrupted at step {step} of {settings.steps}; saved {path}."
+            )
+        if step < settings.steps:
+            # Keras ends fit quietly on OutOfRangeError or StopIteration from
+            # the data or any callback: that is not the end of this run.
+            raise TrainingStopped(
+                f"Training ended at step {step} of {settings.steps}: Keras fit "
+                "stopped early (the data ran out, or a callback raised "
+                "OutOfRangeError); the newest checkpoint is "
+                f"{checkpointer.latest_checkpoint or 'none'}."
+            )
+        _check_trained(model, checkpointer, settings)
+        return Result(model, strategy, start, step, history)
 
 
 def _check_trained(model, checkpointer, settings):
@@ -240,104 +312,3 @@ def _check_trained(model, checkpointer, settings):
             f"Training ended at step {step} of {settings.steps} with no checkpoint "
             f"of that step in {checkpointer.directory}."
         )
-
-
-def _train_locked(
-    settings,
-    strategy,
-    chief,
-    build_model,
-    make_dataset,
-    identity,
-    extra_callbacks,
-    image_fn,
-    scalar_fn,
-):
-    if chief:
-        checkpoints.check_run_config(settings.output_dir, identity)
-    with strategy.scope():
-        model = build_model()
-        model.build()
-        model.optimizer.build(model.trainable_variables)
-    checkpointer = checkpoints.Checkpointer(
-        settings.output_dir, model, settings.keep_checkpoints, chief
-    )
-    start = checkpointer.restore_or_start(repair=chief)  # chief: holds the lock
-    if chief:
-        checkpoints.write_json_atomically(
-            os.path.join(settings.output_dir, checkpoints.RUN_CONFIG), identity
-        )
-    history = {}
-    remaining = settings.steps - start
-    if remaining <= 0:
-        logging.info(
-            "The run is complete: it has %d of %d steps.", start, settings.steps
-        )
-        _check_trained(model, checkpointer, settings)
-        return Result(model, strategy, start, start, history)
-    global_batch = settings.batch_size
-    # A resumed run draws a fresh data order rather than replaying the first.
-    dataset = make_dataset(global_batch, settings.seed + start)
-    # The models train on images only. Feeding the tensor rather than the
-    # pipeline's dict also avoids Keras reducing a dict of per-replica
-    # values before fit under MultiWorkerMirroredStrategy, which fails.
-    dataset = runtime.shard_by_data(dataset.map(vae.images_of))
-    guard = callbacks_lib.StopOnNonFinite(settings.max_consecutive_skips)
-    interrupt = callbacks_lib.StopOnInterrupt()
-    log_dir = (
-        os.path.join(settings.output_dir, "logs")
-        if chief
-        else tempfile.mkdtemp(prefix="sdn_tf_worker_logs_")
-    )
-    callbacks = [
-        interrupt,
-        callbacks_lib.StopAtStep(settings.steps),
-        guard,
-        callbacks_lib.PeriodicCheckpoint(
-            checkpointer, settings.checkpoint_every, settings.steps
-        ),
-        callbacks_lib.Summaries(
-            log_dir,
-            settings.log_every,
-            global_batch,
-            image_fn=image_fn,
-            image_every=settings.image_every,
-            start_step=start,
-            scalar_fn=scalar_fn,
-        ),
-        *extra_callbacks,
-    ]
-    epochs = math.ceil(remaining / settings.epoch_steps)
-    try:
-        fit = model.fit(
-            dataset,
-            epochs=epochs,
-            steps_per_epoch=min(settings.epoch_steps, remaining),
-            callbacks=callbacks,
-            verbose=settings.verbose,
-            shuffle=False,  # the pipeline shuffles
-        )
-    except checkpoints.CheckpointWriteError as error:
-        raise TrainingStopped(str(error)) from error
-    finally:
-        interrupt.uninstall()
-    history = fit.history
-    if guard.failure:
-        raise TrainingStopped(guard.failure)
-    step = checkpointer.step
-    if interrupt.interrupted:
-        path = checkpointer.save()
-        raise TrainingInterrupted(
-            f"Interrupted at step {step} of {settings.steps}; saved {path}."
-        )
-    if step < settings.steps:
-        # Keras ends fit quietly on OutOfRangeError or StopIteration from
-        # the data or any callback: that is not the end of this run.
-        raise TrainingStopped(
-            f"Training ended at step {step} of {settings.steps}: Keras fit "
-            "stopped early (the data ran out, or a callback raised "
-            "OutOfRangeError); the newest checkpoint is "
-            f"{checkpointer.latest_checkpoint or 'none'}."
-        )
-    _check_trained(model, checkpointer, settings)
-    return Result(model, strategy, start, step, history)

@@ -3,9 +3,8 @@
 import json
 import os
 import socket
-import subprocess
-import sys
 
+import concurrent_processes
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -48,9 +47,8 @@ def _free_ports(count):
 
 def test_two_workers_train_together_and_agree_on_the_weights(tmp_path):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    processes = []
-    for index in range(2):
-        env = dict(
+    envs = [
+        dict(
             os.environ,
             TF_CPP_MIN_LOG_LEVEL="3",
             TF_CONFIG=json.dumps(
@@ -60,31 +58,19 @@ def test_two_workers_train_together_and_agree_on_the_weights(tmp_path):
                 }
             ),
         )
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    JOB,
-                    str(tmp_path / "run"),
-                    "3",
-                    "multi_worker",
-                    str(tmp_path / f"weights_{index}.npz"),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    outputs = []
-    for process in processes:
-        try:
-            outputs.append(process.communicate(timeout=300))
-        finally:
-            process.kill()
-    for process, (stdout, stderr) in zip(processes, outputs):
-        assert process.returncode == 0, (
+        for index in range(2)
+    ]
+    results = concurrent_processes.run(
+        [
+            [JOB, str(tmp_path / "run"), "3", "multi_worker"]
+            + [str(tmp_path / f"weights_{index}.npz")]
+            for index in range(2)
+        ],
+        cwd=ROOT,
+        envs=envs,
+    )
+    for returncode, stdout, stderr in results:
+        assert returncode == 0, (
             stderr[:200] + stderr[-6000:].split("Traceback")[-1][-2500:]
         )
         assert "start_step=0 step=3" in stdout

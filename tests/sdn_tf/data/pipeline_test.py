@@ -1,10 +1,9 @@
 """Tests of sdn_tf.data.load: TFDS datasets (mocked), offline datasets, errors."""
 
 import os
-import subprocess
-import sys
 import time
 
+import concurrent_processes
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -162,26 +161,9 @@ _LOAD = (
 def test_two_processes_building_one_offline_dataset_both_read_it(tmp_path):
     # Without the build lock, the second to finish fails with TFDS's
     # FileExistsError when it renames its build into place.
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", _LOAD, str(tmp_path)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
-    outputs = []
-    for process in processes:
-        try:
-            outputs.append(process.communicate(timeout=300))
-        finally:
-            process.kill()
-    for process, (stdout, stderr) in zip(processes, outputs):
-        assert process.returncode == 0, stderr[-3000:]
+    results = concurrent_processes.run([["-c", _LOAD, str(tmp_path)]] * 2, cwd=ROOT)
+    for returncode, stdout, stderr in results:
+        assert returncode == 0, stderr[-3000:]
         assert stdout.split()[-1] == "2000"  # after TFDS's build messages
 
 
