@@ -31,7 +31,6 @@ import warnings
 import keras
 import tensorflow as tf
 
-from sdn_tf import arguments
 from sdn_tf.distributions import quantization
 
 
@@ -111,10 +110,6 @@ def _nan_unless(finite, grads):
         None if g is None else tf.where(finite, g, tf.constant(math.nan, g.dtype))
         for g in grads
     ]
-
-
-# The project's argument check (kept under its old name for the models).
-check_argument = arguments.check
 
 
 def checked_images(images, num_bits=8):

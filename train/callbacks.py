@@ -37,7 +37,22 @@ def ema_weights(model):
         swap.on_test_end()
 
 
-class PeriodicCheckpoint(keras.callbacks.Callback):
+class CountsSteps(keras.callbacks.Callback):
+    """Keeps `self.step`, the run's step (checkpoints.training_step), in
+    Python: read from the model once when `fit` starts, then one per batch,
+    since every batch is one step whether its update was applied or skipped.
+    Subclasses call this class's on_train_batch_end first."""
+
+    step = 0
+
+    def on_train_begin(self, logs=None):
+        self.step = checkpoints.training_step(self.model)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+
+
+class PeriodicCheckpoint(CountsSteps):
     """Saves a checkpoint every `every` steps and at the last one.
 
     A failed save raises checkpoints.CheckpointWriteError, which ends `fit`
@@ -54,12 +69,13 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
         )
 
     def on_train_batch_end(self, batch, logs=None):
-        step = self.checkpointer.step
+        super().on_train_batch_end(batch, logs)
+        step = self.step
         if step > 0 and (step % self.every == 0 or step >= self.total_steps):
             self.checkpointer.save()
 
 
-class StopAtStep(keras.callbacks.Callback):
+class StopAtStep(CountsSteps):
     """Stops `fit` once the run's step (see checkpoints.training_step)
     reaches `total_steps`."""
 
@@ -68,11 +84,12 @@ class StopAtStep(keras.callbacks.Callback):
         self.total_steps = total_steps
 
     def on_train_batch_end(self, batch, logs=None):
-        if checkpoints.training_step(self.model) >= self.total_steps:
+        super().on_train_batch_end(batch, logs)
+        if self.step >= self.total_steps:
             self.model.stop_training = True
 
 
-class StopOnNonFinite(keras.callbacks.Callback):
+class StopOnNonFinite(CountsSteps):
     """Stops training after `max_consecutive` skipped non-finite steps.
 
     Every skipped step is logged with the step it happened at; `failure`
@@ -85,11 +102,13 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self.failure, self._skipped = None, 0
 
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         # A resumed run restores the count: only new skips are reported.
         self._skipped = int(self.model.skipped_steps.numpy())
 
     def on_train_batch_end(self, batch, logs=None):
-        step = checkpoints.training_step(self.model)
+        super().on_train_batch_end(batch, logs)
+        step = self.step
         skipped = int(self.model.skipped_steps.numpy())
         if skipped > self._skipped:
             in_a_row = int(self.model.consecutive_skipped_steps.numpy())
@@ -150,7 +169,7 @@ class StopOnInterrupt(keras.callbacks.Callback):
             self._previous = None
 
 
-class Summaries(keras.callbacks.Callback):
+class Summaries(CountsSteps):
     """TensorBoard scalars every `every` steps, images every `image_every`.
 
     Scalars: every entry of the step's logs (the model's terms, skipped
@@ -165,7 +184,6 @@ class Summaries(keras.callbacks.Callback):
         batch_size,
         image_fn=None,
         image_every=None,
-        start_step=0,
         scalar_fn=None,
     ):
         super().__init__()
@@ -173,8 +191,10 @@ class Summaries(keras.callbacks.Callback):
         self.every, self.batch_size = every, batch_size
         self.image_fn, self.image_every = image_fn, image_every
         self.scalar_fn = scalar_fn
-        self.step = start_step
-        self._last = (time.monotonic(), start_step)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._last = (time.monotonic(), self.step)  # for images per second
 
     def _learning_rate(self):
         rate = self.model.optimizer.learning_rate
@@ -183,7 +203,7 @@ class Summaries(keras.callbacks.Callback):
         return float(np.asarray(rate))
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step = checkpoints.training_step(self.model)
+        super().on_train_batch_end(batch, logs)
         if self.step % self.every == 0:
             now = time.monotonic()
             seconds, steps = now - self._last[0], self.step - self._last[1]

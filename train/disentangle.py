@@ -22,6 +22,7 @@ import sdn_tf
 from models import BetaAnnealing, BetaVAE
 from sdn_tf import arguments
 from sdn_tf import metrics as metrics_lib
+from train import callbacks as callbacks_lib
 from train import checkpoints, command, configs, figures, loop
 
 METRICS = {
@@ -186,16 +187,17 @@ def evaluate_metrics(model, ground_truth, names, scale, seed):
     return results
 
 
-class MetricsEvery(keras.callbacks.Callback):
-    """Evaluates the metrics every `interval` steps into `history`."""
+class MetricsEvery(callbacks_lib.CountsSteps):
+    """Evaluates the metrics every `interval` steps of the run (a resumed
+    run continues the count) into `history`."""
 
-    def __init__(self, interval, evaluate, start_step=0):
+    def __init__(self, interval, evaluate):
         super().__init__()
-        self.interval, self.evaluate, self.step = interval, evaluate, start_step
+        self.interval, self.evaluate = interval, evaluate
         self.history = []
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        super().on_train_batch_end(batch, logs)
         if self.interval and self.step % self.interval == 0:
             self.history.append(
                 {"step": self.step, "metrics": self.evaluate(self.model)}

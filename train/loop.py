@@ -186,8 +186,8 @@ def train(
       make_dataset: (global_batch, seed) -> repeating tf.data.Dataset.
       identity: dict of the settings that define the run (checked against
         the output directory's run_config.json).
-      extra_callbacks: more Keras callbacks (given the start step via
-        `start_step` attribute when they have one).
+      extra_callbacks: more Keras callbacks (subclass
+        callbacks.CountsSteps to count the run's steps across resumes).
       image_fn: model -> {name: images} for image summaries.
       scalar_fn: model -> {name: value} extra scalars at each log step.
 
@@ -250,7 +250,6 @@ def train(
                 global_batch,
                 image_fn=image_fn,
                 image_every=settings.image_every,
-                start_step=start,
                 scalar_fn=scalar_fn,
             ),
             *extra_callbacks,

@@ -199,18 +199,23 @@ def _backward(
         d_xz = d_row * b
         d_neighbour_gates = tf.concat([d_xr, d_xz, d_xn], axis=-1)  # [.., 3F]
         d_input_gates = tf.concat([d_xr, d_xz, d_xn * r_row], axis=-1)
-        d_previous = neighbours_transpose_product(
-            tf.cast(d_neighbour_gates, matmul_dtype), kernel_mm
-        )
         flat_gates = tf.reshape(d_neighbour_gates, [-1, 3 * f])  # [B * L, 3F]
         flat_inputs = tf.reshape(d_input_gates, [-1, 3 * f])
+        # Matmul operands, cast once each (a no-op in the state dtype).
+        gates_mm = tf.cast(d_neighbour_gates, matmul_dtype)
+        inputs_mm = tf.cast(flat_inputs, matmul_dtype)
+        d_previous = neighbours_transpose_product(gates_mm, kernel_mm)
         nb = tf.reshape(neighbours(previous_row), [-1, 3 * f])
         d_kernel += _matmul(
-            nb, flat_gates, matmul_dtype, state_dtype, transpose_a=True
+            nb,
+            tf.reshape(gates_mm, [-1, 3 * f]),
+            matmul_dtype,
+            state_dtype,
+            transpose_a=True,
         )  # [3F, 3F]
         d_recurrent_kernel += _matmul(
             tf.reshape(values, [-1, f]),
-            flat_inputs,
+            inputs_mm,
             matmul_dtype,
             state_dtype,
             transpose_a=True,
@@ -219,7 +224,7 @@ def _backward(
         d_recurrent_bias += tf.reduce_sum(flat_inputs, axis=0)
         d_values = d_row * z_row + tf.reshape(
             _matmul(
-                flat_inputs,
+                inputs_mm,
                 recurrent_kernel_mm,
                 matmul_dtype,
                 state_dtype,

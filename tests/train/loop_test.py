@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 import train_test_util as util
 
-from train import loop
+from train import callbacks as callbacks_lib
+from train import checkpoints, loop
 
 
 class LossRecorder(keras.callbacks.Callback):
@@ -128,6 +129,29 @@ def test_a_skipped_step_counts_so_the_final_checkpoint_is_written(tmp_path, capl
     assert (again.start_step, again.step, losses) == (10, 10, [])
     assert "The run is complete" in caplog.text
     assert "update skipped" not in caplog.text
+
+
+class StepRecorder(callbacks_lib.CountsSteps):
+    """The counted step and the model's own at the end of every batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.pairs = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        self.pairs.append((self.step, checkpoints.training_step(self.model)))
+
+
+def test_counted_steps_follow_the_models_step_across_skips_and_resumes(tmp_path):
+    # The callbacks count steps in Python; the model's counters (applied
+    # updates + skipped steps) are the definition they must agree with.
+    first = StepRecorder()
+    _train(tmp_path, 4, nan_at=(1,), checkpoint_every=2, callbacks=[first])
+    resumed = StepRecorder()
+    _train(tmp_path, 7, nan_at=(1,), checkpoint_every=2, callbacks=[resumed])
+    assert first.pairs == [(s, s) for s in range(1, 5)]
+    assert resumed.pairs == [(s, s) for s in range(5, 8)]
 
 
 def test_a_run_that_never_applies_an_update_fails(tmp_path):
