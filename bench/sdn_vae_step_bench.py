@@ -25,12 +25,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from train import configs, density  # noqa: E402
+from train import config as config_lib  # noqa: E402
+from train import runs  # noqa: E402
+from train.configs import density  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum(
-    "config", "photo_patches", sorted(configs.DENSITY_CONFIGS), "Density config."
-)
+flags.DEFINE_enum("config", "photo_patches", sorted(density.PRESETS), "Density config.")
 flags.DEFINE_integer("repeats", 5, "Timed rounds; each round trains each model.")
 flags.DEFINE_integer("short", 2, "Steps of the short fit call of a round.")
 flags.DEFINE_integer("long", 12, "Steps of the long fit call of a round.")
@@ -38,8 +38,8 @@ flags.DEFINE_integer("long", 12, "Steps of the long fit call of a round.")
 
 def _fit_fn(config, use_sdn, images):
     """The model, and a function that trains it n steps with one `fit` call."""
-    model = density.build_model(dict(config, use_sdn=use_sdn), tuple(images.shape[1:]))
-    model.compile(optimizer=density.make_optimizer(config))
+    model = config_lib.build_model(config, use_sdn=use_sdn)
+    model.compile(optimizer=config.optimizer.make())
     batches = tf.data.Dataset.from_tensors(images).repeat()
 
     def train(steps):
@@ -80,15 +80,13 @@ def main(argv):
     del argv
     for line in machine.describe():
         print(line)
-    config = density.make_config(FLAGS.config)
-    keras.config.set_dtype_policy(config["precision"])
-    size = config["image_size"]
+    config = runs.with_image_shape(density.PRESETS[FLAGS.config]())
+    keras.config.set_dtype_policy(config.run.precision)
     rng = np.random.default_rng(0)
-    levels = 2 ** config["num_bits"]
+    levels = 2**config.model.num_bits
+    batch = config.run.batch_size
     images = tf.constant(
-        rng.integers(0, levels, (config["batch_size"], size, size, 3))
-        * 2.0
-        / (levels - 1)
+        rng.integers(0, levels, (batch, *config.model.image_shape)) * 2.0 / (levels - 1)
         - 1.0,
         tf.float32,
     )
@@ -98,8 +96,8 @@ def main(argv):
         params[name] = model.count_params()
     medians = _step_and_call_seconds(fns, FLAGS.repeats, FLAGS.short, FLAGS.long)
     print(
-        f"config={FLAGS.config} batch={config['batch_size']} "
-        f"precision={config['precision']} repeats={FLAGS.repeats} "
+        f"config={FLAGS.config} batch={batch} "
+        f"precision={config.run.precision} repeats={FLAGS.repeats} "
         f"fit calls of {FLAGS.short} and {FLAGS.long} steps"
     )
     print(

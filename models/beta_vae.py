@@ -32,23 +32,13 @@ from sdn_tf.distributions import latent, quantization
 from sdn_tf.distributions import observation as observation_models
 from sdn_tf.layers import SpatialBroadcast, SpatialDependency
 
-DECODERS = ("deconv", "sdn", "broadcast")
-OBSERVATIONS = ("bernoulli", "gaussian", "logistic")
 
-
-_check = arguments.check
-
-
-def _channel_counts(channels, count, name):
-    """`count` positive channel counts, as a tuple of ints."""
-    values = tuple(channels) if isinstance(channels, (tuple, list)) else ()
-    _check(
-        len(values) == count and all(arguments.is_integer(c) and c > 0 for c in values),
-        name,
-        f"{count} positive channel counts",
-        channels,
-    )
-    return tuple(int(c) for c in values)
+def __getattr__(name):
+    # OBSERVATIONS: the observation registry's names, read when asked (a
+    # model registered after this import is among them).
+    if name == "OBSERVATIONS":
+        return observation_models.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @keras.saving.register_keras_serializable(package="sdn_tf")
@@ -59,9 +49,11 @@ class BetaVAE(vae.VariationalModel):
       image_shape: (height, width, channels); height and width divisible by
         16. Defaults to (64, 64, 3).
       latent_dim: size of z. Defaults to 10.
-      decoder: "deconv", "sdn" or "broadcast". Defaults to "deconv".
-      observation: "bernoulli", "gaussian" or "logistic" (see
-        `sdn_tf.distributions.observation`). Defaults to "bernoulli".
+      decoder: a name in `DECODERS`: "deconv", "sdn" or "broadcast".
+        Defaults to "deconv".
+      observation: a registered observation model (`OBSERVATIONS`, from
+        `sdn_tf.distributions.observation`): "bernoulli", "gaussian",
+        "logistic", "logistic_mixture", .... Defaults to "bernoulli".
       beta: initial value of the KL weight (a non-trainable variable that
         `BetaAnnealing` sets during training). Defaults to 1.0.
       encoder_channels: channels of the four encoder convolutions. Defaults
@@ -80,9 +72,10 @@ class BetaVAE(vae.VariationalModel):
       broadcast_channels: their channels. Defaults to 64.
       broadcast_mlp_layers: fully connected layers before the broadcast.
         Defaults to 0.
-      num_bits: bits per channel of the data ("logistic"). Defaults to 8.
+      num_bits: bits per channel of the data (also given to an observation
+        model that takes `num_bits`). Defaults to 8.
       observation_options: extra options of the observation model, e.g.
-        {"variance": 0.3} for "gaussian".
+        {"variance": 0.3} for "gaussian" (not `num_bits`).
       **kwargs: keras.Model arguments (name, ...).
 
     Example:
@@ -117,7 +110,7 @@ class BetaVAE(vae.VariationalModel):
     ):
         super().__init__(**kwargs)
         shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else ()
-        _check(
+        arguments.check(
             len(shape) == 3
             and all(arguments.is_integer(d) and d > 0 for d in shape)
             and shape[0] % 16 == 0
@@ -128,16 +121,16 @@ class BetaVAE(vae.VariationalModel):
         )
         image_shape = tuple(int(d) for d in shape)
         latent_dim = arguments.positive_integer(latent_dim, "latent_dim")
-        _check(decoder in DECODERS, "decoder", f"one of {DECODERS}", decoder)
-        _check(
-            observation in OBSERVATIONS,
-            "observation",
-            f"one of {OBSERVATIONS}",
-            observation,
+        arguments.check(
+            decoder in tuple(DECODERS), "decoder", f"one of {tuple(DECODERS)}", decoder
         )
         beta = arguments.non_negative_number(beta, "beta")
-        encoder_channels = _channel_counts(encoder_channels, 4, "encoder_channels")
-        decoder_channels = _channel_counts(decoder_channels, 3, "decoder_channels")
+        encoder_channels = arguments.positive_integers(
+            encoder_channels, "encoder_channels", 4, "4 positive channel counts"
+        )
+        decoder_channels = arguments.positive_integers(
+            decoder_channels, "decoder_channels", 3, "3 positive channel counts"
+        )
         hidden_units = arguments.positive_integer(hidden_units, "hidden_units")
         fc_channels = arguments.positive_integer(fc_channels, "fc_channels")
         sdn_features = arguments.positive_integer(sdn_features, "sdn_features")
@@ -157,7 +150,7 @@ class BetaVAE(vae.VariationalModel):
             image_shape[0] // 2,
             image_shape[0],
         ]
-        _check(
+        arguments.check(
             decoder != "sdn" or sdn_scale in scales,
             "sdn_scale",
             f"one of the decoder's output scales {scales}",
@@ -179,13 +172,10 @@ class BetaVAE(vae.VariationalModel):
         self.broadcast_channels = broadcast_channels
         self.broadcast_mlp_layers = broadcast_mlp_layers
         self.num_bits = num_bits
-        self.observation_options = dict(observation_options or {})
-        options = dict(self.observation_options)
-        if observation == "logistic":
-            options.setdefault("num_bits", num_bits)
-        self.observation = observation_models.get(
-            observation, image_shape[-1], **options
+        self.observation = vae.observation_model(
+            observation, image_shape[-1], observation_options, num_bits=num_bits
         )
+        self.observation_options = dict(observation_options or {})
 
         self.beta = self.add_weight(
             name="beta",
@@ -194,16 +184,7 @@ class BetaVAE(vae.VariationalModel):
             trainable=False,
             aggregation="only_first_replica",
         )
-        if self.observation.learnable_scale:
-            self.log_scale = self.add_weight(
-                name="log_scale",
-                shape=(),
-                initializer=keras.initializers.Constant(
-                    self.observation.initial_log_scale
-                ),
-            )
-        else:
-            self.log_scale = None
+        self.log_scale = vae.add_log_scale(self, self.observation)
         self.seed_generator = keras.random.SeedGenerator(0, name="sampling_seed")
         self.encoder = self._build_encoder()
         self.decoder = self._build_decoder()
@@ -225,62 +206,9 @@ class BetaVAE(vae.VariationalModel):
         ]
         return keras.Sequential(stack, name="encoder")
 
-    # Decoders
+    # Decoder
     def _build_decoder(self):
-        height, width, _ = self.image_shape
-        outputs = self.observation.num_params
-        stack = [keras.Input((self.latent_dim,))]
-        if self.decoder_name == "broadcast":
-            for i in range(self.broadcast_mlp_layers):
-                stack.append(
-                    layers.Dense(self.hidden_units, activation="relu", name=f"mlp_{i}")
-                )
-            stack.append(SpatialBroadcast(height, width, name="broadcast"))
-            for i in range(self.broadcast_layers):
-                stack.append(
-                    layers.Conv2D(
-                        self.broadcast_channels,
-                        4,
-                        padding="same",
-                        activation="relu",
-                        name=f"conv_{i}",
-                    )
-                )
-            stack.append(layers.Conv2D(outputs, 4, padding="same", name="params"))
-            return keras.Sequential(stack, name="decoder")
-        stack += [
-            layers.Dense(self.hidden_units, activation="relu", name="fc"),
-            layers.Dense(
-                (height // 16) * (width // 16) * self.fc_channels,
-                activation="relu",
-                name="fc_map",
-            ),
-            layers.Reshape((height // 16, width // 16, self.fc_channels)),
-        ]
-        channels = list(self.decoder_channels) + [outputs]
-        for i, filters in enumerate(channels):
-            last = i == len(channels) - 1
-            scale = height // 8 * 2**i
-            kwargs = dict(
-                strides=2,
-                padding="same",
-                activation=None if last else "relu",
-                name=f"upconv_{i}",
-            )
-            if self.decoder_name == "sdn" and scale == self.sdn_scale:
-                stack.append(
-                    SpatialDependency(
-                        filters,
-                        self.sdn_features,
-                        directions=self.sdn_directions,
-                        kernel_size=4,
-                        transpose=True,
-                        **{**kwargs, "name": f"sdn_{i}"},
-                    )
-                )
-            else:
-                stack.append(layers.Conv2DTranspose(filters, 4, **kwargs))
-        return keras.Sequential(stack, name="decoder")
+        return DECODERS[self.decoder_name](self, self.observation.num_params)
 
     # Probabilistic parts
     def posterior(self, images):
@@ -391,6 +319,93 @@ class BetaVAE(vae.VariationalModel):
             observation_options=self.observation_options,
         )
         return config
+
+
+# Decoders: name -> builder(model, outputs), a keras.Sequential from z
+# [B, latent_dim] to [B, H, W, outputs] that reads the model's settings.
+# Layer names are those of saved checkpoints: keep them.
+
+
+def _upsampling_decoder(model, outputs, sdn):
+    """FC, FC to an (H/16, W/16) map, four 4x4 stride-2 transposed
+    convolutions; with `sdn`, a SpatialDependency layer for the one that
+    outputs scale `model.sdn_scale`."""
+    height, width, _ = model.image_shape
+    stack = [
+        keras.Input((model.latent_dim,)),
+        layers.Dense(model.hidden_units, activation="relu", name="fc"),
+        layers.Dense(
+            (height // 16) * (width // 16) * model.fc_channels,
+            activation="relu",
+            name="fc_map",
+        ),
+        layers.Reshape((height // 16, width // 16, model.fc_channels)),
+    ]
+    channels = list(model.decoder_channels) + [outputs]
+    for i, filters in enumerate(channels):
+        last = i == len(channels) - 1
+        scale = height // 8 * 2**i
+        kwargs = dict(
+            strides=2,
+            padding="same",
+            activation=None if last else "relu",
+            name=f"upconv_{i}",
+        )
+        if sdn and scale == model.sdn_scale:
+            stack.append(
+                SpatialDependency(
+                    filters,
+                    model.sdn_features,
+                    directions=model.sdn_directions,
+                    kernel_size=4,
+                    transpose=True,
+                    **{**kwargs, "name": f"sdn_{i}"},
+                )
+            )
+        else:
+            stack.append(layers.Conv2DTranspose(filters, 4, **kwargs))
+    return keras.Sequential(stack, name="decoder")
+
+
+def _deconv_decoder(model, outputs):
+    """Table 8 of the SDN paper: transposed convolutions only."""
+    return _upsampling_decoder(model, outputs, sdn=False)
+
+
+def _sdn_decoder(model, outputs):
+    """Table 9 of the SDN paper: "deconv" with SDN at `sdn_scale`."""
+    return _upsampling_decoder(model, outputs, sdn=True)
+
+
+def _broadcast_decoder(model, outputs):
+    """Table 1 of the Spatial Broadcast paper: optional MLP, broadcast at the
+    image size, 4x4 stride-1 convolutions."""
+    height, width, _ = model.image_shape
+    stack = [keras.Input((model.latent_dim,))]
+    for i in range(model.broadcast_mlp_layers):
+        stack.append(
+            layers.Dense(model.hidden_units, activation="relu", name=f"mlp_{i}")
+        )
+    stack.append(SpatialBroadcast(height, width, name="broadcast"))
+    for i in range(model.broadcast_layers):
+        stack.append(
+            layers.Conv2D(
+                model.broadcast_channels,
+                4,
+                padding="same",
+                activation="relu",
+                name=f"conv_{i}",
+            )
+        )
+    stack.append(layers.Conv2D(outputs, 4, padding="same", name="params"))
+    return keras.Sequential(stack, name="decoder")
+
+
+DECODERS = {
+    "deconv": _deconv_decoder,
+    "sdn": _sdn_decoder,
+    "broadcast": _broadcast_decoder,
+}
 
 
 class BetaAnnealing(keras.callbacks.Callback):

@@ -38,19 +38,54 @@ def raster_mask(kernel_size, in_channels, out_channels, mask_type):
     return mask
 
 
+@keras.saving.register_keras_serializable(package="sdn_tf")
 class MaskedConv2D(weight_norm.WeightNormConv2D):
-    """A weight-normalized 3x3 'same' convolution with a raster-order mask.
+    """A weight-normalized 'same' convolution with a raster-order mask.
 
-    The mask applies to v before the normalization: w = g * (m*v) / ||m*v||.
+    The output at pixel p sees the input pixels before p in raster order
+    (rows top to bottom, each left to right), and p itself for mask type
+    "B" (see `raster_mask`). The mask applies to v before the
+    normalization: w = g * (m*v) / ||m*v||, and g starts at ||m*v|| so the
+    layer starts out equal to the plain masked convolution.
+
+    Args:
+      filters: positive int, output channels.
+      mask_type: "A" (pixels before p) or "B" (also p itself).
+      kernel_size: odd positive int, or a pair of equal ones, the square
+        kernel. Defaults to 3.
+      **kwargs: every other `keras.layers.Conv2D` argument (activation,
+        initializers, name, dtype, ...); `padding` can only be "same".
+
+    Input shape:
+      4D tensor `(batch, height, width, channels)`.
+
+    Output shape:
+      4D tensor `(batch, height, width, filters)`.
+
+    Raises:
+      ValueError: for an unknown mask type, an even or non-square kernel,
+        or a padding other than "same".
+
+    Example:
+
+    >>> layer = MaskedConv2D(8, "A")
+    >>> layer(np.zeros((2, 5, 5, 3), "float32")).shape
+    TensorShape([2, 5, 5, 8])
     """
 
     def __init__(self, filters, mask_type, kernel_size=3, **kwargs):
-        if mask_type not in ("A", "B"):
-            raise ValueError(
-                "Received an invalid value for argument `mask_type`, expected 'A' "
-                f"or 'B', got {mask_type!r}."
-            )
-        super().__init__(filters, kernel_size, padding="same", **kwargs)
+        arguments.check(mask_type in ("A", "B"), "mask_type", "'A' or 'B'", mask_type)
+        size = arguments.positive_integer_pair(kernel_size, "kernel_size")
+        arguments.check(
+            size[0] == size[1] and size[0] % 2 == 1,
+            "kernel_size",
+            "an odd size of a square kernel",
+            kernel_size,
+        )
+        # A config holds Conv2D's padding, always "same" here.
+        padding = kwargs.pop("padding", "same")
+        arguments.check(padding == "same", "padding", "'same'", padding)
+        super().__init__(filters, size, padding="same", **kwargs)
         self.mask_type = mask_type
 
     def build(self, input_shape):
@@ -72,6 +107,8 @@ class MaskedConv2D(weight_norm.WeightNormConv2D):
         outputs = self._convolve(inputs, kernel)
         if self.use_bias:
             outputs = ops.add(outputs, self.bias)
+        if self.activation is not None:
+            return self.activation(outputs)
         return outputs
 
     def get_config(self):
@@ -80,13 +117,39 @@ class MaskedConv2D(weight_norm.WeightNormConv2D):
         return config
 
 
+@keras.saving.register_keras_serializable(package="sdn_tf")
 class IAFStep(keras.layers.Layer):
-    """The flow z0 -> z with its log-determinant term sum(s), per example.
+    """One IAF step z0 -> z with its log-determinant term sum(s), per example.
+
+    A masked type-A convolution of z0 plus the context, then `num_layers`
+    masked type-B convolutions with ELUs between, give (m, s) (scaled by
+    0.1) and z = (z0 - m) / exp(s) (see the module docstring). Called
+    through `flow`, not `__call__`, so that z0 stays float32 under a
+    mixed-precision policy; the first `flow` builds the layer.
 
     Args:
-      z_size: channels of z.
-      context_size: channels of the context (and of the hidden layers).
-      num_layers: masked type-B layers after the type-A one (the authors: 2).
+      z_size: positive int, channels of z.
+      context_size: positive int, channels of the context (and of the
+        hidden layers). Defaults to 100.
+      num_layers: positive int, masked type-B layers after the type-A one
+        (the authors: 2). Defaults to 2.
+      **kwargs: base Layer arguments (name, dtype, ...).
+
+    Input shape:
+      `flow(z0, context)`: z0 a 4D tensor `(batch, height, width, z_size)`,
+      context `(batch, height, width, context_size)`.
+
+    Output shape:
+      `(z, log_det_term)`: z float32 `(batch, height, width, z_size)`,
+      log_det_term float32 `(batch,)`.
+
+    Example:
+
+    >>> step = IAFStep(z_size=2, context_size=4)
+    >>> z, log_det_term = step.flow(np.zeros((3, 5, 5, 2), "float32"),
+    ...                             np.zeros((3, 5, 5, 4), "float32"))
+    >>> z.shape, log_det_term.shape
+    (TensorShape([3, 5, 5, 2]), TensorShape([3]))
     """
 
     def __init__(self, z_size, context_size=100, num_layers=2, **kwargs):
@@ -124,3 +187,12 @@ class IAFStep(keras.layers.Layer):
         shift, log_scale = ops.split(ops.cast(h, "float32") * OUTPUT_SCALE, 2, axis=-1)
         z = (ops.cast(z0, "float32") - shift) / ops.exp(log_scale)
         return z, ops.sum(log_scale, axis=(1, 2, 3))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            z_size=self.z_size,
+            context_size=self.context_size,
+            num_layers=self.num_layers,
+        )
+        return config

@@ -26,21 +26,8 @@ from keras import ops
 from models import iaf
 from sdn_tf import arguments
 from sdn_tf.distributions import latent
-from sdn_tf.layers import (
-    ResSpatialDependency,
-    WeightNormConv2D,
-    WeightNormConv2DTranspose,
-)
-
-
-def _conv(
-    filters, kernel_size=3, strides=1, transpose=False, weight_norm=True, **kwargs
-):
-    if transpose:
-        cls = WeightNormConv2DTranspose if weight_norm else keras.layers.Conv2DTranspose
-    else:
-        cls = WeightNormConv2D if weight_norm else keras.layers.Conv2D
-    return cls(filters, kernel_size, strides=strides, padding="same", **kwargs)
+from sdn_tf.layers import ResSpatialDependency
+from sdn_tf.layers.weight_norm import convolution
 
 
 def gated_residual(residual, update):
@@ -60,21 +47,60 @@ def upsample(x):
     return ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
 
 
+@keras.saving.register_keras_serializable(package="sdn_tf")
 class LadderLayer(keras.layers.Layer):
-    """One bottom-up / top-down pair of the ladder (see module docstring).
+    """One bottom-up / top-down pair of the SDN-VAE's ladder.
+
+    The bottom-up half `up` computes the deterministic path and this
+    layer's share of the posterior parameters; the top-down half `down`
+    samples z (from the posterior given `q_up`, else from the prior) and
+    updates the top-down path (see the module docstring for the formulas).
+    A model calls the two halves as methods, bottom-up through all layers
+    and then top-down, not through `__call__`; the first pass builds the
+    layer.
 
     Args:
-      h_size: channels of the deterministic path.
-      z_size: channels of z.
-      downsample: the bottom-up half halves the scale (the top-down half
-        doubles it back).
-      sdn_features: features of the ResSDN layers, or None for convolutions.
-      directions_a, directions_b: sweeps of down_a and down_b.
-      context_size: IAF context channels (100 in the paper).
-      iaf_layers: masked type-B layers of the IAF network (2).
-      weight_norm: weight-normalize the convolutions.
-      top: the topmost layer, whose bottom-up output nothing reads (the
-        top-down pass starts from a learned constant), so it has no up_b.
+      h_size: positive int, channels of the deterministic path.
+      z_size: positive int, channels of z.
+      downsample: bool, the bottom-up half halves the scale (the top-down
+        half doubles it back). Defaults to False.
+      sdn_features: positive int, features of the ResSDN layers down_a and
+        down_b, or None for convolutions. Defaults to None.
+      directions_a, directions_b: sweeps of down_a and down_b (used with
+        `sdn_features`). Default to ().
+      context_size: positive int, IAF context channels (100 in the paper).
+        Defaults to 100.
+      iaf_layers: positive int, masked type-B layers of the IAF network.
+        Defaults to 2.
+      weight_norm: bool, weight-normalize the convolutions. Defaults to True.
+      top: bool, the topmost layer, whose bottom-up output nothing reads
+        (the top-down pass starts from a learned constant), so it has no
+        up_b. Defaults to False.
+      **kwargs: base Layer arguments (name, dtype, ...).
+
+    Input shape:
+      `up`: 4D tensor `(batch, size, size, h_size)`. `down`: 4D tensor
+      `(batch, size / 2, size / 2, h_size)` when downsampling, else the
+      bottom-up input's shape; `q_up` as `up` returned it.
+
+    Output shape:
+      `up`: `(x', q_up)`, x' `(batch, size / 2, size / 2, h_size)` when
+      downsampling, else `(batch, size, size, h_size)` (None for `top`),
+      and q_up at x''s resolution with `2 * z_size + context_size`
+      channels. `down`: `(x', z, log_q, log_p)`, x' at the bottom-up
+      input's resolution with h_size channels, z `(batch, ..., z_size)` at
+      the latent resolution, log_q and log_p `(batch,)` (None without
+      `q_up`).
+
+    Example:
+
+    >>> layer = LadderLayer(h_size=8, z_size=2, downsample=True, context_size=4)
+    >>> h, q_up = layer.up(np.zeros((2, 8, 8, 8), "float32"))
+    >>> h.shape, q_up.shape
+    (TensorShape([2, 4, 4, 8]), TensorShape([2, 4, 4, 8]))
+    >>> x, z, log_q, log_p = layer.down(h, q_up=q_up)
+    >>> x.shape, z.shape, log_q.shape
+    (TensorShape([2, 8, 8, 8]), TensorShape([2, 4, 4, 2]), TensorShape([2]))
     """
 
     def __init__(
@@ -95,30 +121,34 @@ class LadderLayer(keras.layers.Layer):
         h_size = arguments.positive_integer(h_size, "h_size")
         z_size = arguments.positive_integer(z_size, "z_size")
         context_size = arguments.positive_integer(context_size, "context_size")
+        iaf_layers = arguments.positive_integer(iaf_layers, "iaf_layers")
         if sdn_features is not None:
             sdn_features = arguments.positive_integer(sdn_features, "sdn_features")
         self.h_size, self.z_size = h_size, z_size
         self.downsample = arguments.boolean(downsample, "downsample")
         self.top = arguments.boolean(top, "top")
+        self.weight_norm = arguments.boolean(weight_norm, "weight_norm")
         self.sdn_features, self.context_size = sdn_features, context_size
         self.directions_a, self.directions_b = tuple(directions_a), tuple(directions_b)
         q_channels, p_channels = 2 * z_size + context_size, 2 * z_size
         self.split_down = [h_size, h_size + q_channels]
         dtype = self.dtype_policy
-        stride = 2 if downsample else 1
-        kernel = 4 if downsample else 3
-        self.up_a = _conv(
+        stride = 2 if self.downsample else 1
+        kernel = 4 if self.downsample else 3
+        self.up_a = convolution(
             h_size + q_channels,
             kernel,
             stride,
-            weight_norm=weight_norm,
+            weight_norm=self.weight_norm,
             name="up_a",
             dtype=dtype,
         )
         self.up_b = (
             None
-            if top
-            else _conv(2 * h_size, weight_norm=weight_norm, name="up_b", dtype=dtype)
+            if self.top
+            else convolution(
+                2 * h_size, 3, weight_norm=self.weight_norm, name="up_b", dtype=dtype
+            )
         )
         if sdn_features:
             self.down_a = ResSpatialDependency(
@@ -126,7 +156,7 @@ class LadderLayer(keras.layers.Layer):
                 sdn_features,
                 self.directions_a,
                 kernel_size=3,
-                weight_norm=weight_norm,
+                weight_norm=self.weight_norm,
                 name="down_a",
                 dtype=dtype,
             )
@@ -136,30 +166,35 @@ class LadderLayer(keras.layers.Layer):
                 self.directions_b,
                 kernel_size=kernel,
                 strides=stride,
-                transpose=downsample,
-                weight_norm=weight_norm,
+                transpose=self.downsample,
+                weight_norm=self.weight_norm,
                 name="down_b",
                 dtype=dtype,
             )
         else:
-            self.down_a = _conv(
+            self.down_a = convolution(
                 h_size + q_channels + p_channels,
-                weight_norm=weight_norm,
+                3,
+                weight_norm=self.weight_norm,
                 name="down_a",
                 dtype=dtype,
             )
-            self.down_b = _conv(
+            self.down_b = convolution(
                 2 * h_size,
                 kernel,
                 stride,
-                transpose=downsample,
-                weight_norm=weight_norm,
+                transpose=self.downsample,
+                weight_norm=self.weight_norm,
                 name="down_b",
                 dtype=dtype,
             )
         self.iaf = iaf.IAFStep(
             z_size, context_size, iaf_layers, name="iaf", dtype=dtype
         )
+
+    @property
+    def iaf_layers(self):
+        return self.iaf.num_layers
 
     @property
     def uses_sdn(self):
@@ -223,3 +258,19 @@ class LadderLayer(keras.layers.Layer):
             z0 = loc + scale * keras.random.normal(ops.shape(loc), seed=seed)
         z_out, log_det_term = self.iaf.flow(z0, params[..., 2 * z :])
         return z_out, gaussian.log_prob(z0) + log_det_term
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            h_size=self.h_size,
+            z_size=self.z_size,
+            downsample=self.downsample,
+            sdn_features=self.sdn_features,
+            directions_a=list(self.directions_a),
+            directions_b=list(self.directions_b),
+            context_size=self.context_size,
+            iaf_layers=self.iaf_layers,
+            weight_norm=self.weight_norm,
+            top=self.top,
+        )
+        return config

@@ -13,9 +13,10 @@ has its latents and its top-down ResSDN at that resolution.
 Inside [sdn_min_scale, sdn_max_scale] the top-down convolutions of a layer
 are ResSpatialDependency layers whose directions rotate through (right,
 left, down, up), `sdn_directions` per layer, as in the authors' code. The
-last layer maps the top-down path to the parameters of a discretized
-mixture of logistics, with a 4-direction ResSDN when SDN covers the image
-scale.
+last layer maps the top-down path to the parameters of the observation
+model p(x | z) (by default PixelCNN++'s discretized mixture of logistics;
+any model registered in `sdn_tf.distributions.observation`), with a
+4-direction ResSDN when SDN covers the image scale.
 
 The objective per image, in nats, is -log p(x | z) + sum over layers of
 max(batch-mean KL of the layer, free_bits) (free bits per layer, the
@@ -32,12 +33,9 @@ from keras import ops
 
 from models import ladder, vae
 from sdn_tf import arguments
-from sdn_tf.distributions import DiscretizedLogisticMixture, quantization
-from sdn_tf.layers import (
-    ResSpatialDependency,
-    WeightNormConv2D,
-    WeightNormConv2DTranspose,
-)
+from sdn_tf.distributions import quantization
+from sdn_tf.layers import ResSpatialDependency
+from sdn_tf.layers.weight_norm import convolution
 
 DIRECTION_CYCLE = ("right", "left", "down", "up")
 
@@ -52,13 +50,10 @@ def free_bits_kl(kl_per_layer, free_bits):
     return ops.sum(ops.maximum(ops.mean(kl_per_layer, axis=1), free_bits))
 
 
-_check = arguments.check
-
-
 def _image_shape(image_shape):
     """(size, size, channels) of positive integers, as ints."""
     shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else ()
-    _check(
+    arguments.check(
         len(shape) == 3
         and all(arguments.is_integer(d) and d > 0 for d in shape)
         and shape[0] == shape[1],
@@ -72,7 +67,7 @@ def _image_shape(image_shape):
 def _scales(scales):
     """((resolution, layers, sdn_features or None), ...) as ints, checked."""
     entries = tuple(tuple(s) if isinstance(s, (tuple, list)) else s for s in scales)
-    _check(
+    arguments.check(
         len(entries) > 0
         and all(
             isinstance(s, tuple)
@@ -106,13 +101,20 @@ class SDNVAE(vae.VariationalModel):
       use_sdn: False gives IAF-VAE+ (convolutions everywhere).
       sdn_min_scale, sdn_max_scale: SDN only at resolutions in this range
         (None: no upper bound).
-      num_components: logistic mixture components (5 for CIFAR-10).
-      num_bits: bits per channel of the data.
+      num_components: logistic mixture components (5 for CIFAR-10), for
+        an observation model that takes `num_components`.
+      num_bits: bits per channel of the data (also given to an observation
+        model that takes `num_bits`).
       free_bits: nats per layer below which a layer's KL is not pushed down.
       iaf_context: IAF context channels (100).
       iaf_layers: masked type-B layers of the IAF network (2).
       downsample_first: the first convolution halves the resolution.
       weight_norm: weight-normalized convolutions.
+      observation: the observation model p(x | z), a name in
+        `sdn_tf.distributions.observation.names()`. Defaults to
+        "logistic_mixture" (the paper's).
+      observation_options: its options other than `num_components` and
+        `num_bits`, e.g. {"variance": 0.1} for "gaussian". Defaults to None.
       **kwargs: keras.Model arguments.
 
     Example:
@@ -143,6 +145,8 @@ class SDNVAE(vae.VariationalModel):
         iaf_layers=2,
         downsample_first=False,
         weight_norm=True,
+        observation="logistic_mixture",
+        observation_options=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -151,13 +155,13 @@ class SDNVAE(vae.VariationalModel):
         h_size = arguments.positive_integer(h_size, "h_size")
         z_size = arguments.positive_integer(z_size, "z_size")
         first = image_shape[0] // (2 if downsample_first else 1)
-        _check(
+        arguments.check(
             scales[0][0] == first,
             "scales",
             f"a first resolution of {first} for images of size {image_shape[0]}",
             scales,
         )
-        _check(
+        arguments.check(
             all(b[0] * 2 == a[0] for a, b in zip(scales, scales[1:])),
             "scales",
             "resolutions halving from one scale to the next",
@@ -189,16 +193,24 @@ class SDNVAE(vae.VariationalModel):
         )
         self.iaf_context, self.iaf_layers = iaf_context, iaf_layers
         self.downsample_first, self.weight_norm = downsample_first, weight_norm
-        self.num_params = DiscretizedLogisticMixture.num_params(
-            num_components, image_shape[-1]
+        # Observation model p(x | z).
+        self.observation = vae.observation_model(
+            observation,
+            image_shape[-1],
+            observation_options,
+            num_components=num_components,
+            num_bits=num_bits,
         )
+        self.observation_name = observation
+        self.observation_options = dict(observation_options or {})
+        self.num_params = self.observation.num_params
+        self.log_scale = vae.add_log_scale(self, self.observation)
         self._next_direction = 0
 
         # First layer.
         stride, kernel = (2, 4) if downsample_first else (1, 3)
-        conv = WeightNormConv2D if weight_norm else keras.layers.Conv2D
-        self.first_layer = conv(
-            h_size, kernel, strides=stride, padding="same", name="first_layer"
+        self.first_layer = convolution(
+            h_size, kernel, stride, weight_norm=weight_norm, name="first_layer"
         )
         # Ladder, bottom-up.
         self.ladder = []
@@ -236,18 +248,12 @@ class SDNVAE(vae.VariationalModel):
                 name="last_layer",
             )
         else:
-            cls = WeightNormConv2DTranspose if downsample_first else WeightNormConv2D
-            if not weight_norm:
-                cls = (
-                    keras.layers.Conv2DTranspose
-                    if downsample_first
-                    else keras.layers.Conv2D
-                )
-            self.last_layer = cls(
+            self.last_layer = convolution(
                 self.num_params,
                 kernel,
-                strides=stride,
-                padding="same",
+                stride,
+                transpose=downsample_first,
+                weight_norm=weight_norm,
                 name="last_layer",
             )
         self.layer_kl = self.add_weight(
@@ -354,9 +360,14 @@ class SDNVAE(vae.VariationalModel):
         return params, zs_out, log_qs, log_ps
 
     def likelihood(self, params):
-        return DiscretizedLogisticMixture(
-            params, self.num_components, self.image_shape[-1], self.num_bits
-        )
+        """p(x | z) given the last layer's output, over the observation
+        model's support (`self.observation.targets(images)`)."""
+        return self.observation.distribution(params, self.log_scale)
+
+    def _reconstruction(self, params):
+        """The images in [-1, 1] that the last layer's output stands for
+        (the mode of p(x | z); Bernoulli and Gaussian: the mean)."""
+        return self.observation.reconstruct(params, self.log_scale)
 
     def log_weights(self, images, deterministic=False):
         """Per example: log p(x | z), KL per layer [layers, B] (top first), and
@@ -366,7 +377,7 @@ class SDNVAE(vae.VariationalModel):
         params, _, log_qs, log_ps = self._top_down(
             ops.shape(images)[0], q_ups=q_ups, deterministic=deterministic
         )
-        log_px = self.likelihood(params).log_prob(images)
+        log_px = self.likelihood(params).log_prob(self.observation.targets(images))
         kl = ops.stack([q - p for q, p in zip(log_qs, log_ps)])  # [layers, B]
         return log_px, kl, log_px - ops.sum(kl, axis=0)
 
@@ -435,7 +446,7 @@ class SDNVAE(vae.VariationalModel):
         """Images (mode of p(x | z)) from z of the top `fixed_layers` layers
         (all given ones by default) and prior samples below."""
         zs = list(zs)
-        _check(
+        arguments.check(
             0 < len(zs) <= self.depth,
             "zs",
             f"the latents of 1 to {self.depth} layers, top first",
@@ -450,7 +461,7 @@ class SDNVAE(vae.VariationalModel):
         params, _, _, _ = self._top_down(
             batch, zs=zs, fixed_layers=fixed_layers, temperature=temperature
         )
-        return self.likelihood(params).mode()
+        return self._reconstruction(params)
 
     def sample(self, num_samples, temperature=1.0):
         """Images from the prior at `temperature` (0: deterministic)."""
@@ -460,7 +471,7 @@ class SDNVAE(vae.VariationalModel):
         params, _, _, _ = self._top_down(
             num_samples, temperature=temperature, deterministic=temperature == 0
         )
-        return self.likelihood(params).mode()
+        return self._reconstruction(params)
 
     def reconstruct(self, images):
         return self.decode(self.encode(images))
@@ -492,7 +503,7 @@ class SDNVAE(vae.VariationalModel):
 
         def sample(num_samples, temperature):
             params, _, _, _ = self._top_down(num_samples, temperature=temperature)
-            return self.likelihood(params).mode()
+            return self._reconstruction(params)
 
         return {
             "sample": (sample, [count, temperature]),
@@ -520,5 +531,7 @@ class SDNVAE(vae.VariationalModel):
             iaf_layers=self.iaf_layers,
             downsample_first=self.downsample_first,
             weight_norm=self.weight_norm,
+            observation=self.observation_name,
+            observation_options=self.observation_options,
         )
         return config

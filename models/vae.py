@@ -1,4 +1,5 @@
-"""What the project's VAEs share: the training step around their objective.
+"""What the project's VAEs share: the training step around their objective,
+and how they choose p(x | z).
 
 A subclass implements `compute_terms(images, training)`, returning float32
 scalars (batch means) that include "loss"; `train_step` and `test_step`
@@ -23,6 +24,10 @@ work:
     was none;
   * evaluation counts its non-finite batches (`nonfinite_batches`, left out
     of the averages) and raises when no batch was finite.
+
+Every model gets p(x | z) from `observation_model` (any model registered in
+`sdn_tf.distributions.observation`) and, when that model has a learnable
+log-scale, owns it as the variable `log_scale` (`add_log_scale`).
 """
 
 import math
@@ -31,6 +36,8 @@ import warnings
 import keras
 import tensorflow as tf
 
+from sdn_tf import arguments
+from sdn_tf.distributions import observation as observation_models
 from sdn_tf.distributions import quantization
 
 
@@ -147,6 +154,58 @@ def checked_images(images, num_bits=8):
         # XLA (fit on a GPU) drops Assert ops: there the batch turns NaN
         # instead, so that it is skipped and counted, never scored.
         return tf.where(outside, tf.constant(math.nan), images)
+
+
+def observation_model(name, num_channels, options=None, **settings):
+    """The observation model p(x | z) of a VAE's `observation` argument.
+
+    Args:
+      name: a registered observation model (`observation.names()`).
+      num_channels: channels of the images.
+      options: the model's `observation_options`: options of the
+        observation model (`observation.option_names(name)`) other than
+        `settings`. Defaults to None (none).
+      **settings: the VAE's own arguments that observation models share
+        (`num_bits`, `num_components`, ...); each goes to the observation
+        model only when it takes it.
+
+    Raises:
+      ValueError: for an unknown `observation`, `observation_options` that
+        is not a dict or repeats one of `settings`, or an option the
+        observation model does not take.
+    """
+    names = observation_models.names()
+    arguments.check(name in names, "observation", f"one of {names}", name)
+    arguments.check(
+        options is None or isinstance(options, dict),
+        "observation_options",
+        "a dict of the observation model's options, or None",
+        options,
+    )
+    options = dict(options or {})
+    repeated = sorted(set(options) & set(settings))
+    arguments.check(
+        not repeated,
+        "observation_options",
+        f"no option the model's own arguments set ({', '.join(repeated)})",
+        options,
+    )
+    taken = observation_models.option_names(name)
+    options.update({key: value for key, value in settings.items() if key in taken})
+    return observation_models.get(name, num_channels, **options)
+
+
+def add_log_scale(model, observation):
+    """The variable `log_scale` that `observation.distribution` needs when
+    the observation model has a learnable scale, added to `model` (trainable,
+    initialized to the observation's `initial_log_scale`); else None."""
+    if not observation.learnable_scale:
+        return None
+    return model.add_weight(
+        name="log_scale",
+        shape=(),
+        initializer=keras.initializers.Constant(observation.initial_log_scale),
+    )
 
 
 def _multi_worker(strategy):

@@ -27,6 +27,12 @@ def check(condition, name, expected, got):
         )
 
 
+def one_of(value, name, choices):
+    """`value`, or the ValueError for a value outside `choices`."""
+    check(value in tuple(choices), name, f"one of {tuple(choices)}", value)
+    return value
+
+
 def is_integer(value):
     """An integral number that is not a bool (np.int64(8) counts)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -51,6 +57,36 @@ def non_negative_integer(value, name):
     """`value` as an int, or the ValueError for a count of at least 0."""
     check(is_integer(value) and value >= 0, name, "a non-negative integer", value)
     return int(value)
+
+
+def positive_integers(values, name, count, expected=None):
+    """`count` positive integers (a tuple or list) as a tuple of ints.
+
+    `expected` words the ValueError's expectation, defaulting to
+    "{count} positive integers".
+    """
+    items = tuple(values) if isinstance(values, (tuple, list)) else ()
+    check(
+        len(items) == count and all(is_integer(v) and v >= 1 for v in items),
+        name,
+        expected or f"{count} positive integers",
+        values,
+    )
+    return tuple(int(v) for v in items)
+
+
+def positive_integer_pair(value, name):
+    """A kernel size or strides: an int or a pair of them, as a pair of ints."""
+    pair = (value, value) if is_integer(value) else value
+    check(
+        isinstance(pair, (tuple, list))
+        and len(pair) == 2
+        and all(is_integer(v) and v >= 1 for v in pair),
+        name,
+        "a positive integer or a pair of positive integers",
+        value,
+    )
+    return tuple(int(v) for v in pair)
 
 
 def integer_in_range(value, name, low, high):

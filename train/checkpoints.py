@@ -12,9 +12,9 @@ used, newer ones that fail to restore are named in a warning and skipped,
 and the state file is rewritten to match. A failed write raises
 CheckpointWriteError (never TensorFlow's OutOfRangeError, which Keras
 would take for the end of the data) and leaves the previous checkpoints as
-they were. The run's configuration is kept beside them in run_config.json
-(written atomically), so a rerun of the same command resumes and a
-different run refuses the directory.
+they were. The run's configuration is kept beside them (train/runs.py),
+so a rerun of the same command resumes and a different run refuses the
+directory.
 """
 
 import glob
@@ -27,7 +27,6 @@ import tempfile
 import tensorflow as tf
 from absl import logging
 
-RUN_CONFIG = "run_config.json"
 CHECKPOINTS = "checkpoints"
 _PREFIX = "ckpt"
 
@@ -92,60 +91,6 @@ def write_json_atomically(path, payload):
     except BaseException:
         os.unlink(temporary)
         raise
-
-
-def read_run_config(output_dir):
-    """The identity a training command recorded in output_dir."""
-    path = os.path.join(output_dir, RUN_CONFIG)
-    if not os.path.exists(path):
-        raise ValueError(
-            "Received an invalid value for argument `output_dir`: no "
-            f"{RUN_CONFIG} in {output_dir}; it is not a training run's directory."
-        )
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def check_run_config(output_dir, identity):
-    """Refuses an output directory that holds a different run's checkpoints.
-
-    Args:
-      output_dir: the run's directory.
-      identity: the settings that define the run (the model, data and
-        objective); settings that may change on resume (steps, logging)
-        belong elsewhere.
-
-    Raises:
-      ValueError: when output_dir has checkpoints of another run, or
-        checkpoints without a run_config.json.
-    """
-    path = os.path.join(output_dir, RUN_CONFIG)
-    has_checkpoints = complete_checkpoints(os.path.join(output_dir, CHECKPOINTS))
-    if not os.path.exists(path):
-        if has_checkpoints:
-            raise ValueError(
-                f"Received an invalid value for argument `output_dir`: {output_dir} "
-                f"holds checkpoints but no {RUN_CONFIG}, so they belong to another "
-                "run; choose a new output directory."
-            )
-        return
-    with open(path, encoding="utf-8") as f:
-        previous = json.load(f)
-    current = json.loads(json.dumps(identity, default=str))
-    differences = {
-        k: (previous.get(k), current.get(k))
-        for k in sorted(set(previous) | set(current))
-        if previous.get(k) != current.get(k)
-    }
-    if differences and has_checkpoints:
-        listed = "; ".join(
-            f"{k}: {old!r} -> {new!r}" for k, (old, new) in differences.items()
-        )
-        raise ValueError(
-            f"Received an invalid value for argument `output_dir`: {output_dir} "
-            f"holds checkpoints of a different run ({listed}). Use a new output "
-            "directory, or rerun with the original settings to resume."
-        )
 
 
 def _cause(error):

@@ -24,8 +24,8 @@ from absl import app, flags, logging
 
 from sdn_tf import arguments
 from train import callbacks as callbacks_lib
-from train import checkpoints, figures
-from train import density as density_lib
+from train import checkpoints, datasets, figures, runs
+from train.configs import density as density_configs
 
 # The figures use the first test images: 4 pairs for the interpolations.
 MIN_IMAGES = 8
@@ -40,32 +40,25 @@ def validate_settings(settings):
         f"unset (all) or an integer >= {MIN_IMAGES} (the figures use 8 images)",
         count,
     )
-    arguments.check(
-        arguments.is_integer(settings["iw_samples"]) and settings["iw_samples"] >= 0,
-        "iw_samples",
-        "a non-negative integer (0: skip the bound)",
-        settings["iw_samples"],
-    )
+    arguments.non_negative_integer(settings["iw_samples"], "iw_samples")  # 0: none
     for name in ("iw_chunk", "iw_images"):
         arguments.positive_integer(settings[name], name)
     arguments.non_negative_integer(settings["layer"], "layer")
-    for name, values in (
-        ("temperature", [settings["temperature"]]),
-        ("temperatures", settings["temperatures"]),
-    ):
-        arguments.check(
-            len(values) > 0
-            and all(arguments.is_finite_number(t) and t > 0 for t in values),
-            name,
-            "positive finite temperatures",
-            settings[name],
-        )
+    arguments.temperature(settings["temperature"])
+    arguments.check(
+        len(settings["temperatures"]) > 0,
+        "temperatures",
+        "a non-empty list of temperatures",
+        settings["temperatures"],
+    )
+    for temperature in settings["temperatures"]:
+        arguments.temperature(temperature, "temperatures")
 
 
 def test_images(config, count, batch_size=64):
     """The first `count` test images (all when count is None), [-1, 1]."""
     images = []
-    for batch in density_lib.load_split(config, "test", batch_size):
+    for batch in datasets.load_split(config, "test", batch_size):
         images.append(batch["image"].numpy())
         if count is not None and sum(map(len, images)) >= count:
             break
@@ -130,7 +123,7 @@ def evaluate(model, config, eval_dir, settings):
             )
         layers, temperature = settings["layer"], settings["temperature"]
         paths = {}
-        samples = density_lib.sample_grid(model, settings["temperatures"])
+        samples = figures.sample_grid(model, settings["temperatures"])
         paths["samples"] = figures.save_png(
             figures.grid(samples, columns=8), os.path.join(eval_dir, "samples.png"), 2
         )
@@ -204,14 +197,9 @@ def main(argv):
         temperatures=_temperatures(FLAGS.temperatures),
     )
     validate_settings(settings)
-    identity = checkpoints.read_run_config(FLAGS.output_dir)
-    if identity.get("command") != "density":
+    if runs.read(FLAGS.output_dir)["command"] != density_configs.COMMAND:
         raise SystemExit("Error: train.evaluate evaluates train.density runs.")
-    model = density_lib.restore(FLAGS.output_dir, identity)
-    config = density_lib.make_config(
-        **{k: v for k, v in identity.items() if k != "command"},
-        output_dir=FLAGS.output_dir,
-    )
+    model, config = runs.load(FLAGS.output_dir)
     eval_dir = FLAGS.eval_dir or os.path.join(FLAGS.output_dir, "evaluation")
     results = evaluate(model, config, eval_dir, settings)
     logging.info("%s", results)

@@ -2,12 +2,12 @@
 
     python -m train.export --output_dir=runs/density [--export_dir=...]
 
-Rebuilds the run's model from its run_config.json, restores the newest
-checkpoint and writes a SavedModel whose signatures are the model's
-`serving_endpoints()`: sample(num_samples, temperature), encode(images),
-decode(latents), reconstruct(images) and, for the density model,
-bits_per_dim(images). The EMA weights are exported when the run keeps
-them. The SavedModel needs TensorFlow only, not sdn_tf.
+Rebuilds the run's model from its run_config.json (train/runs.py), restores
+the newest checkpoint and writes a SavedModel whose signatures are the
+model's `serving_endpoints()`: sample(num_samples, temperature),
+encode(images), decode(latents), reconstruct(images) and, for the density
+model, bits_per_dim(images). The EMA weights are exported when the run
+keeps them. The SavedModel needs TensorFlow only, not sdn_tf.
 """
 
 import os
@@ -16,7 +16,7 @@ import keras
 from absl import app, flags, logging
 
 from train import callbacks as callbacks_lib
-from train import checkpoints
+from train import runs
 
 FLAGS = flags.FLAGS
 
@@ -33,25 +33,9 @@ def export(model, export_dir):
     return export_dir
 
 
-def load_run(output_dir):
-    """The model of a run, rebuilt and restored from its newest checkpoint."""
-    identity = checkpoints.read_run_config(output_dir)
-    command = identity.get("command")
-    if command == "disentangle":
-        from train import disentangle as module
-    elif command == "density":
-        from train import density as module
-    else:
-        raise ValueError(
-            f"{output_dir}'s {checkpoints.RUN_CONFIG} names no known command "
-            f"(got {command!r})."
-        )
-    return module.restore(output_dir, identity)
-
-
 def main(argv):
     del argv
-    model = load_run(FLAGS.output_dir)
+    model, _ = runs.load(FLAGS.output_dir)
     export(model, FLAGS.export_dir or os.path.join(FLAGS.output_dir, "saved_model"))
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from sdn_tf.distributions import quantization
+from train import callbacks
 
 
 def to_uint8(images):
@@ -109,3 +110,11 @@ def geometry_plot(points, grid_shape, heldout=None, size=384, margin=24):
         fill = (0, 0, 0) if held[index] else colour(r, c)
         draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=fill)
     return np.asarray(image)
+
+
+def sample_grid(model, temperatures, per_row=8):
+    """Samples from the prior with the EMA weights, one row per temperature,
+    [rows * per_row, H, W, C]."""
+    with callbacks.ema_weights(model):
+        rows = [np.asarray(model.sample(per_row, temperature=t)) for t in temperatures]
+    return np.concatenate(rows)

@@ -1,6 +1,6 @@
 """The training loop both commands share: restore-or-start, then model.fit.
 
-    result = loop.train(settings, build_model, make_dataset, identity, ...)
+    result = loop.train(settings, strategy, build_model, make_dataset, record, ...)
 
 A step is one batch trained on: its update applied, or skipped because its
 loss or gradient was not finite (mixed_float16's dynamic loss scaling skips
@@ -37,7 +37,7 @@ from absl import logging
 
 from models import vae
 from train import callbacks as callbacks_lib
-from train import checkpoints, run_lock, runtime
+from train import checkpoints, run_lock, runs, runtime
 
 
 class TrainingStopped(RuntimeError):
@@ -79,64 +79,6 @@ def check_output_dir(output_dir):
 
 
 @dataclasses.dataclass
-class Settings:
-    """How to run (not what to train).
-
-    Attributes:
-      output_dir: checkpoints/, logs/, run_config.json and outputs go here.
-      steps: total optimizer steps of the run (a resumed run continues).
-      batch_size: the global batch; each of the R replicas gets batch_size / R
-        (it must divide evenly).
-      checkpoint_every: steps between checkpoints.
-      keep_checkpoints: how many to keep.
-      log_every: steps between TensorBoard scalar summaries.
-      image_every: steps between image summaries (0: none).
-      epoch_steps: steps per Keras epoch (the progress bar's unit).
-      max_consecutive_skips: consecutive non-finite steps that stop training.
-      strategy, precision: names (see runtime).
-      seed: seed of data order and initialization.
-      verbose: Keras fit verbosity.
-    """
-
-    output_dir: str
-    steps: int
-    batch_size: int
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 3
-    log_every: int = 100
-    image_every: int = 0
-    epoch_steps: int = 1000
-    max_consecutive_skips: int = 10
-    strategy: str = "auto"
-    precision: str = "float32"
-    seed: int = 0
-    verbose: str = "auto"
-
-    def validate(self):
-        for name in (
-            "steps",
-            "batch_size",
-            "checkpoint_every",
-            "keep_checkpoints",
-            "log_every",
-            "epoch_steps",
-            "max_consecutive_skips",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected a "
-                    f"positive integer, got {value!r}."
-                )
-        if not isinstance(self.image_every, int) or self.image_every < 0:
-            raise ValueError(
-                "Received an invalid value for argument `image_every`, expected a "
-                f"non-negative integer, got {self.image_every!r}."
-            )
-        check_output_dir(self.output_dir)
-
-
-@dataclasses.dataclass
 class Result:
     model: keras.Model
     strategy: tf.distribute.Strategy
@@ -146,8 +88,10 @@ class Result:
 
 
 def prepare(settings):
-    """Sets the precision and returns the strategy (before any model exists)."""
+    """Checks `settings` (a train.config.Run) and the output directory, sets
+    the precision and returns the strategy (before any model exists)."""
     settings.validate()
+    check_output_dir(settings.output_dir)
     runtime.set_precision(settings.precision)
     strategy = runtime.make_strategy(settings.strategy)
     replicas = strategy.num_replicas_in_sync
@@ -172,7 +116,7 @@ def train(
     strategy,
     build_model,
     make_dataset,
-    identity,
+    record,
     extra_callbacks=(),
     image_fn=None,
     scalar_fn=None,
@@ -180,12 +124,14 @@ def train(
     """Trains (or resumes) a run; returns a Result.
 
     Args:
-      settings: Settings.
+      settings: a train.config.Run.
       strategy: from `prepare`.
       build_model: () -> compiled keras Model, called in the strategy scope.
       make_dataset: (global_batch, seed) -> repeating tf.data.Dataset.
-      identity: dict of the settings that define the run (checked against
-        the output directory's run_config.json).
+      record: what the run records in run_config.json (runs.describe): its
+        command, config and identity, checked against the output
+        directory's run_config.json; the built model and optimizer are
+        added to it.
       extra_callbacks: more Keras callbacks (subclass
         callbacks.CountsSteps to count the run's steps across resumes).
       image_fn: model -> {name: images} for image summaries.
@@ -202,7 +148,7 @@ def train(
     with contextlib.ExitStack() as stack:
         if chief:  # only the chief writes the run's directory, so only it locks it
             stack.enter_context(run_lock.RunLock(settings.output_dir))
-            checkpoints.check_run_config(settings.output_dir, identity)
+            runs.check(settings.output_dir, record)
         with strategy.scope():
             model = build_model()
             model.build()
@@ -212,9 +158,7 @@ def train(
         )
         start = checkpointer.restore_or_start(repair=chief)  # chief: holds the lock
         if chief:
-            checkpoints.write_json_atomically(
-                os.path.join(settings.output_dir, checkpoints.RUN_CONFIG), identity
-            )
+            runs.write(settings.output_dir, runs.with_model(record, model))
         history = {}
         remaining = settings.steps - start
         if remaining <= 0:

@@ -16,6 +16,8 @@ import os
 import keras
 import tensorflow as tf
 
+from sdn_tf import arguments
+
 STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -30,11 +32,7 @@ def make_strategy(name):
     multi_worker: MultiWorkerMirroredStrategy configured by TF_CONFIG.
     one_device: OneDeviceStrategy on the first GPU, else the CPU.
     """
-    if name not in STRATEGIES:
-        raise ValueError(
-            "Received an invalid value for argument `strategy`, expected one of "
-            f"{STRATEGIES}, got {name!r}."
-        )
+    arguments.one_of(name, "strategy", STRATEGIES)
     if name == "multi_worker":
         # Before anything lists devices: that starts TensorFlow's runtime,
         # after which collective ops can no longer be configured.
@@ -67,11 +65,7 @@ def make_strategy(name):
 
 def set_precision(name):
     """Sets the global Keras dtype policy (float32 or a mixed policy)."""
-    if name not in PRECISIONS:
-        raise ValueError(
-            "Received an invalid value for argument `precision`, expected one of "
-            f"{PRECISIONS}, got {name!r}."
-        )
+    arguments.one_of(name, "precision", PRECISIONS)
     keras.config.set_dtype_policy(name)
 
 

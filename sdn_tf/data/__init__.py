@@ -15,6 +15,7 @@ from sdn_tf.data.pipeline import (
     DatasetUnavailableError,
     dataset_info,
     ground_truth,
+    has_ground_truth,
     load,
 )
 from sdn_tf.data.shapes import SdnShapes, Shapes
@@ -35,5 +36,6 @@ __all__ = [
     "Sprites",
     "dataset_info",
     "ground_truth",
+    "has_ground_truth",
     "load",
 ]

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from sdn_tf import arguments
 from sdn_tf.distributions import quantization
 
 OFFLINE_DATASETS = ("sdn_circles", "sdn_sprites", "sdn_shapes", "sdn_photo_patches")
@@ -182,16 +183,33 @@ def dataset_info(name, data_dir=None):
     )
 
 
+def has_ground_truth(name):
+    """Whether dataset `name` declares a renderable ground truth, so that
+    `ground_truth(name)` (and the disentanglement metrics) work.
+
+    A dataset declares one when its TFDS builder class sets `GROUND_TRUTH`
+    (the factor datasets' builder): True for "sdn_circles/xy",
+    "sdn_sprites/colored", "sdn_shapes", ...; False for "cifar10",
+    "dsprites", "sdn_photo_patches", .... Only the builder's class is read:
+    nothing is built, read or downloaded.
+
+    Raises:
+      ValueError: when `name` is no dataset.
+    """
+    _check_name(name)
+    builder_class = tfds.builder_cls(_base_name(name))
+    return getattr(builder_class, "GROUND_TRUTH", None) is not None
+
+
 def ground_truth(name):
     """The GroundTruthDataset behind an offline factor dataset (for metrics)."""
-    builder = _builder(name, None)
-    if not hasattr(builder, "ground_truth"):
+    if not has_ground_truth(name):
+        factor_datasets = [n for n in OFFLINE_DATASETS if has_ground_truth(n)]
         raise ValueError(
             f"Received an invalid value for argument `name`: {name!r} has no "
-            "renderable ground truth; factor datasets are sdn_circles, "
-            "sdn_sprites and sdn_shapes."
+            f"renderable ground truth; factor datasets are {factor_datasets}."
         )
-    return builder.ground_truth()
+    return _builder(name, None).ground_truth()
 
 
 def _network_reachable(host="storage.googleapis.com", port=443, timeout=3.0):
@@ -278,14 +296,6 @@ def _tfds_dataset(name, builder, split, spec, shuffle, seed, data_dir, download)
     return builder.as_dataset(**kwargs)
 
 
-def _check_positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a "
-            f"positive integer, got {value!r}."
-        )
-
-
 def load(
     name,
     split="train",
@@ -330,17 +340,9 @@ def load(
         and cannot be downloaded (which dataset, where TFDS looked, how to
         provide it). Nothing blocks on the network for longer than 3 s.
     """
-    _check_positive(batch_size, "batch_size")
-    _check_positive(shuffle_buffer, "shuffle_buffer")
-    if (
-        isinstance(num_bits, bool)
-        or not isinstance(num_bits, int)
-        or not 1 <= num_bits <= 8
-    ):
-        raise ValueError(
-            "Received an invalid value for argument `num_bits`, expected an "
-            f"integer from 1 to 8, got {num_bits!r}."
-        )
+    batch_size = arguments.positive_integer(batch_size, "batch_size")
+    shuffle_buffer = arguments.positive_integer(shuffle_buffer, "shuffle_buffer")
+    num_bits = arguments.integer_in_range(num_bits, "num_bits", 1, 8)
     builder = _builder(name, data_dir)
     spec = _spec(name, builder)
     if split == "heldout" and _is_offline(name):

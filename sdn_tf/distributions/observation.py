@@ -1,10 +1,10 @@
 """Observation models p(x | z): from a decoder's output to a distribution.
 
-One small, uniform interface over the four models the papers use, chosen by
-name: "bernoulli" and "gaussian" (fixed variance) as in the Spatial
-Broadcast paper (appendix A), "logistic" (one discretized logistic per
-value, learnable log-scale) as in the SDN paper's beta-VAE, and
-"logistic_mixture" (PixelCNN++) as in the SDN-VAE.
+One small, uniform interface over the models the papers use, chosen by
+name from one registry: "bernoulli" and "gaussian" (fixed variance) as in
+the Spatial Broadcast paper (appendix A), "logistic" (one discretized
+logistic per value, learnable log-scale) as in the SDN paper's beta-VAE,
+and "logistic_mixture" (PixelCNN++) as in the SDN-VAE.
 
 Images everywhere in sdn_tf are on the [-1, 1] grid of `quantization`. Each
 model maps them to its own support with `targets` and back with `images`:
@@ -17,8 +17,14 @@ suggested Gaussian variance of 0.3 refers to that scale).
     p = model.distribution(params)               # event shape [H, W, 3]
     nll = -p.log_prob(model.targets(images))     # [B], nats
     recon = model.reconstruct(params)            # [B, H, W, 3] in [-1, 1]
+
+`get` is the only way a model chooses p(x | z), and `names()` lists what it
+can choose. A new observation model is a subclass of `ObservationModel`
+with its own `name`, marked `@register`: every model that takes an
+`observation` argument (BetaVAE, SDNVAE) can use it at once.
 """
 
+import inspect
 import math
 
 import tensorflow as tf
@@ -33,18 +39,20 @@ from sdn_tf.distributions.discretized_logistic import (
 
 tfd = tfp.distributions
 
-NAMES = ("bernoulli", "gaussian", "logistic", "logistic_mixture")
+# name -> ObservationModel subclass, filled by @register.
+_REGISTRY = {}
 
 
 class ObservationModel:
     """Base: how decoder outputs ("params") become p(x | z) over images.
 
     Attributes:
-      name: the model's name in NAMES.
+      name: the model's name, under which `register` files it.
       num_channels: C, channels of the images.
       num_params: channels the decoder must output per pixel.
       learnable_scale: True when `distribution` needs a `log_scale` that the
-        model owns as a variable (the "logistic" model).
+        model owns as a variable (the "logistic" model); such a model also
+        sets `initial_log_scale`, the variable's initial value.
     """
 
     name = None
@@ -93,6 +101,66 @@ class ObservationModel:
         return tf.cast(params, tf.float32)
 
 
+def register(cls):
+    """Class decorator: makes an ObservationModel subclass available to
+    `get` (and to every model's `observation` argument) under `cls.name`.
+
+    Raises:
+      ValueError: when `cls` is not an ObservationModel subclass with a
+        string `name`, or another class already holds that name.
+    """
+    arguments.check(
+        isinstance(cls, type)
+        and issubclass(cls, ObservationModel)
+        and isinstance(cls.name, str)
+        and cls.name != "",
+        "cls",
+        "an ObservationModel subclass with a non-empty string `name`",
+        cls,
+    )
+    # The same class again (a reloaded module) replaces itself.
+    holder = _REGISTRY.get(cls.name, cls)
+    holder_path = f"{holder.__module__}.{holder.__qualname__}"
+    arguments.check(
+        holder_path == f"{cls.__module__}.{cls.__qualname__}",
+        "cls",
+        f"a `name` no other observation model has ({cls.name!r} is {holder_path})",
+        cls,
+    )
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def names():
+    """Names of the registered observation models, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def option_names(name):
+    """The options `get(name, ...)` takes besides `num_channels` (the keyword
+    arguments of the model's constructor), e.g. ("variance",) for
+    "gaussian"; models use it to pass on their own `num_bits` only to an
+    observation model that has one."""
+    _check_name(name)
+    parameters = inspect.signature(_REGISTRY[name].__init__).parameters.values()
+    return tuple(
+        parameter.name
+        for parameter in parameters
+        if parameter.name not in ("self", "num_channels")
+        and parameter.kind
+        in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    )
+
+
+def _check_name(name):
+    arguments.check(
+        isinstance(name, str) and name in _REGISTRY,
+        "name",
+        f"one of {names()}",
+        name,
+    )
+
+
 class _UnitIntervalModel(ObservationModel):
     """Models over pixel intensities in [0, 1] (the Spatial Broadcast setting)."""
 
@@ -107,6 +175,7 @@ class _UnitIntervalModel(ObservationModel):
         return self.images(tf.clip_by_value(mean, 0.0, 1.0))
 
 
+@register
 class Bernoulli(_UnitIntervalModel):
     """Bernoulli per value, parameterized by logits; intensities in [0, 1]
     serve as soft targets (binary cross-entropy), as in the Spatial
@@ -121,6 +190,7 @@ class Bernoulli(_UnitIntervalModel):
         )
 
 
+@register
 class Gaussian(_UnitIntervalModel):
     """Normal per value with mean = decoder output and a fixed variance
     (0.3 on [0, 1] intensities, the Spatial Broadcast paper's suggestion)."""
@@ -138,6 +208,7 @@ class Gaussian(_UnitIntervalModel):
         )
 
 
+@register
 class Logistic(ObservationModel):
     """One discretized logistic per value on the [-1, 1] grid; the log-scale
     is a variable of the model (pass it to `distribution`)."""
@@ -164,6 +235,7 @@ class Logistic(ObservationModel):
         )
 
 
+@register
 class LogisticMixture(ObservationModel):
     """PixelCNN++'s discretized mixture of logistics on the [-1, 1] grid."""
 
@@ -191,29 +263,23 @@ class LogisticMixture(ObservationModel):
         )
 
 
-_MODELS = {cls.name: cls for cls in (Bernoulli, Gaussian, Logistic, LogisticMixture)}
-
-
 def get(name, num_channels, **options):
     """The observation model called `name`.
 
     Args:
-      name: one of "bernoulli", "gaussian", "logistic", "logistic_mixture".
+      name: one of `names()`: "bernoulli", "gaussian", "logistic",
+        "logistic_mixture", and any model added with `register`.
       num_channels: channels of the images.
-      **options: the model's own options: `variance` (gaussian), `num_bits`
-        and `initial_log_scale` (logistic), `num_components` and `num_bits`
-        (logistic_mixture).
+      **options: the model's own options (`option_names(name)`): `variance`
+        (gaussian), `num_bits` and `initial_log_scale` (logistic),
+        `num_components` and `num_bits` (logistic_mixture).
 
     Raises:
       ValueError: for an unknown name or an option the model does not take.
     """
-    if name not in _MODELS:
-        raise ValueError(
-            "Received an invalid value for argument `name`, expected one of "
-            f"{NAMES}, got {name!r}."
-        )
+    _check_name(name)
     try:
-        return _MODELS[name](num_channels, **options)
+        return _REGISTRY[name](num_channels, **options)
     except TypeError as error:
         raise ValueError(
             f"Received an invalid option for the {name!r} observation model: {error}."

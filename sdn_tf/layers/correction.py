@@ -14,6 +14,14 @@ neighbours):
 This is a GRU cell (the `reset_after` variant) whose input is the three
 neighbours and whose hidden state is the feature vector being corrected.
 
+With `correct_first_row=False` the sweep is the authors' PyTorch one
+(lib/nn.py of djordjemila/sdn, `_CorrectionLayer.forward0`-`forward3`,
+whose loops start at the second row): the first row keeps its values I
+and is the previous row P of the second. The forward loop then starts at
+the second row, and the first row is recorded as a GRU step with its
+update gate shut (z = 1, r = n = 0), which makes every gate gradient of
+that row zero, so the backward loop needs no case of its own.
+
 Everything here works in the *sweep-major* layout [steps, batch, length, F]:
 axis 0 is the axis the sweep walks along and axis 2 holds the neighbours.
 The work that does not depend on the previous row, `I.U + c` for all rows,
@@ -92,15 +100,30 @@ def neighbours_transpose_product(grads, kernel):
     return out[:, 0]
 
 
-def _loop_rows(body, sequences, initial, reverse, stacked_dtypes, return_carry=False):
+def _loop_rows(
+    body,
+    sequences,
+    initial,
+    reverse,
+    stacked_dtypes,
+    return_carry=False,
+    first_outputs=None,
+):
     """Runs body(carry, rows) -> (carry, outputs) along axis 0 of `sequences`.
 
     Like tf.scan, but rows are read by indexing, so the sequences are never
     copied into tensor lists; `outputs` are stacked along axis 0. With
-    `return_carry`, returns (stacked outputs, final carry).
+    `return_carry`, returns (stacked outputs, final carry). With
+    `first_outputs`, the body skips the first row (in loop order), whose
+    outputs are `first_outputs`, and starts at the second with `initial`.
     """
     steps = tf.shape(sequences[0])[0]
     arrays = [tf.TensorArray(dtype, size=steps) for dtype in stacked_dtypes]
+    start = 0
+    if first_outputs is not None:
+        first = steps - 1 if reverse else 0
+        arrays = [a.write(first, o) for a, o in zip(arrays, first_outputs)]
+        start = 1
 
     def step(i, carry, arrays):
         index = steps - 1 - i if reverse else i
@@ -109,7 +132,7 @@ def _loop_rows(body, sequences, initial, reverse, stacked_dtypes, return_carry=F
         return i + 1, carry, arrays
 
     _, carry, arrays = tf.while_loop(
-        lambda i, *_: i < steps, step, (tf.constant(0), initial, arrays)
+        lambda i, *_: i < steps, step, (tf.constant(start), initial, arrays)
     )
     stacked = [a.stack() for a in arrays]
     return (stacked, carry) if return_carry else stacked
@@ -139,7 +162,9 @@ def _input_gates(features, recurrent_kernel, recurrent_bias, matmul_dtype):
     return tf.reshape(gates, shape[:-1] + [3 * f])
 
 
-def _forward(features, input_gates, kernel, bias, reverse, matmul_dtype):
+def _forward(
+    features, input_gates, kernel, bias, reverse, matmul_dtype, correct_first_row
+):
     """The sweep: the corrected rows and the gates r, z, n of every row."""
     state_dtype = features.dtype
     f = features.shape[-1]
@@ -158,12 +183,21 @@ def _forward(features, input_gates, kernel, bias, reverse, matmul_dtype):
         corrected = n + z * (values - n)
         return corrected, (corrected, r, z, n)
 
+    if correct_first_row:
+        initial, first_outputs = tf.zeros_like(features[0]), None
+    else:
+        # The authors' sweep: the first row keeps I, as a GRU step whose
+        # update gate is shut (z = 1, r = n = 0; see the module docstring).
+        first = features[-1] if reverse else features[0]  # [batch, length, F]
+        zeros = tf.zeros_like(first)
+        initial, first_outputs = first, (first, zeros, tf.ones_like(first), zeros)
     return _loop_rows(
         correct_row,
         [features, input_gates],
-        tf.zeros_like(features[0]),
+        initial,
         reverse,
         [state_dtype] * 4,
+        first_outputs=first_outputs,
     )  # 4 x [steps, batch, length, F]
 
 
@@ -172,7 +206,9 @@ def _backward(
 ):
     """Gradients of the sweep with respect to its five inputs.
 
-    `weights` are (kernel W, recurrent_kernel U) in the state dtype.
+    `weights` are (kernel W, recurrent_kernel U) in the state dtype. An
+    uncorrected first row (correct_first_row=False) needs no case here: its
+    gates z = 1, r = n = 0 zero its gate gradients and pass d_row through.
     """
     state_dtype = features.dtype
     f = features.shape[-1]
@@ -269,6 +305,7 @@ def correction_sweep(
     recurrent_bias,
     reverse=False,
     matmul_dtype=None,
+    correct_first_row=True,
 ):
     """Corrects `features` row by row in one sweep (see module docstring).
 
@@ -284,6 +321,9 @@ def correction_sweep(
       reverse: if True the sweep starts at the last step.
       matmul_dtype: dtype of the matmul operands; defaults to the state
         dtype.
+      correct_first_row: if True (Algorithm 1) the first row is corrected
+        from zero neighbours; if False it keeps its values, as in the
+        authors' PyTorch code.
 
     Returns:
       [steps, batch, length, F] tensor of the state dtype, the corrected rows.
@@ -298,7 +338,13 @@ def correction_sweep(
             features, recurrent_kernel, recurrent_bias, matmul_dtype
         )
         outputs, r, z, n = _forward(
-            features, input_gates, kernel, bias, reverse, matmul_dtype
+            features,
+            input_gates,
+            kernel,
+            bias,
+            reverse,
+            matmul_dtype,
+            correct_first_row,
         )
 
         def grad(d_outputs):

@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from sdn_tf import arguments
+
 COORDINATES = ("linear", "shuffled")
 
 
@@ -69,17 +71,14 @@ class SpatialBroadcast(keras.layers.Layer):
 
     def __init__(self, height, width, coordinates="linear", seed=0, **kwargs):
         super().__init__(**kwargs)
-        for value, name in [(height, "height"), (width, "width")]:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"Received an invalid value for argument `{name}`, expected a "
-                    f"positive integer, got {value!r}."
-                )
-        if coordinates not in COORDINATES:
-            raise ValueError(
-                "Received an invalid value for argument `coordinates`, expected "
-                f"one of {COORDINATES}, got {coordinates!r}."
-            )
+        height = arguments.positive_integer(height, "height")
+        width = arguments.positive_integer(width, "width")
+        arguments.check(
+            coordinates in COORDINATES,
+            "coordinates",
+            f"one of {COORDINATES}",
+            coordinates,
+        )
         self.height, self.width = height, width
         self.coordinates, self.seed = coordinates, int(seed)
         self._grid = coordinate_channels(height, width, coordinates, self.seed)

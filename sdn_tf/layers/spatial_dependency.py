@@ -21,7 +21,7 @@ from keras import ops
 
 from sdn_tf import arguments
 from sdn_tf.layers import correction as correction_lib
-from sdn_tf.layers import weight_norm
+from sdn_tf.layers.weight_norm import convolution
 
 # Direction name -> (axis the sweep walks along, whether it starts at the end).
 DIRECTIONS = {
@@ -47,21 +47,6 @@ def _relayout(x, current, target):
     if current == target:
         return x
     return tf.transpose(x, _PERMUTATIONS[(current, target)])
-
-
-def _pair(value, name):
-    if arguments.is_integer(value):
-        value = (value, value)
-    if (
-        not isinstance(value, (tuple, list))
-        or len(value) != 2
-        or not all(arguments.is_integer(v) and v >= 1 for v in value)
-    ):
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a "
-            f"positive integer or a pair of positive integers, got {value!r}."
-        )
-    return tuple(int(v) for v in value)
 
 
 def _validate_directions(directions):
@@ -118,21 +103,6 @@ def _validate_image_shape(shape, name):
                 f"non-empty height and width, got shape {shape}."
             )
     return shape
-
-
-def _projection_layer(
-    filters, kernel_size, strides, padding, transpose, weight_norm_, **kwargs
-):
-    """Conv2D or Conv2DTranspose, weight-normalized or not."""
-    if transpose:
-        cls = (
-            weight_norm.WeightNormConv2DTranspose
-            if weight_norm_
-            else keras.layers.Conv2DTranspose
-        )
-    else:
-        cls = weight_norm.WeightNormConv2D if weight_norm_ else keras.layers.Conv2D
-    return cls(filters, kernel_size, strides=strides, padding=padding, **kwargs)
 
 
 def _projected_size(size, kernel, stride, padding, transpose):
@@ -207,11 +177,13 @@ class _CorrectionSweep(keras.layers.Layer):
         kernel_initializer,
         recurrent_initializer,
         bias_initializer,
+        correct_first_row=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.direction = direction
         self.axis, self.reverse = DIRECTIONS[direction]
+        self.correct_first_row = correct_first_row
         self.num_features = num_features
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer
@@ -260,6 +232,7 @@ class _CorrectionSweep(keras.layers.Layer):
             ops.cast(self.recurrent_bias, state_dtype),
             reverse=self.reverse,
             matmul_dtype=tf.as_dtype(matmul_dtype),
+            correct_first_row=self.correct_first_row,
         )
 
 
@@ -282,9 +255,10 @@ class SpatialDependency(keras.layers.Layer):
              n  = tanh(nb.W_n + b_n + r * (I.U_n + c_n))
              I' = z * I + (1 - z) * n
          Borders are zero padded and the first row is corrected too, from
-         zero neighbours. "down" sweeps top to bottom, "up" bottom to top,
-         "right" left to right and "left" right to left; for "right"/"left"
-         the neighbours are rows i-1, i, i+1 of the previous column.
+         zero neighbours (unless `correct_first_row=False`). "down" sweeps
+         top to bottom, "up" bottom to top, "right" left to right and "left"
+         right to left; for "right"/"left" the neighbours are rows i-1, i,
+         i+1 of the previous column.
       3. Project-out: X' = conv1x1(I') with `filters` output channels,
          followed by `activation` if one is given.
 
@@ -298,7 +272,13 @@ class SpatialDependency(keras.layers.Layer):
     From PyTorch's `GRUCell(3F, F)` (the reference implementation): kernel =
     weight_ih.T, recurrent_kernel = weight_hh.T, input_bias = bias_ih,
     recurrent_bias = bias_hh. From Keras' `GRUCell(F, reset_after=True)`
-    reorder its gate blocks (z, r, h) to (r, z, n).
+    reorder its gate blocks (z, r, h) to (r, z, n). To reproduce a layer of
+    the authors' PyTorch code (`SDNLayer` in lib/nn.py of djordjemila/sdn),
+    also pass `correct_first_row=False` and map its `dirs` 0, 1, 2, 3 to
+    "right", "left", "down", "up". Its convolution weights, Conv2d
+    [out, in, kh, kw] and ConvTranspose2d [in, out, kh, kw], become Keras
+    kernels with transpose(2, 3, 1, 0); its padding=1 with kernel 3 (or with
+    kernel 4, stride 2) is padding="same".
 
     Dtypes: under a mixed-precision policy the convolutions and the two
     matmuls of every sweep take float16/bfloat16 operands, while the gates,
@@ -328,6 +308,16 @@ class SpatialDependency(keras.layers.Layer):
         uses XLA when a GPU is visible (on CPUs the plain graph is faster).
         Independent of `model.compile(jit_compile=...)`, which compiles the
         whole step. Defaults to "auto".
+      correct_first_row: bool. True (Algorithm 1 of the paper) corrects the
+        first row of every sweep from zero neighbours. False leaves it as it
+        enters the sweep (for the first sweep I = tanh(conv(X))) and corrects
+        the second row from it, as the authors' PyTorch code does (lib/nn.py
+        of djordjemila/sdn, `_CorrectionLayer.forward0`-`forward3`: the loops
+        at lines 43, 60, 77 and 94 start at the second row); use False for
+        weights trained with that code. Unlike that code, a sweep along the
+        width runs over the whole width (theirs takes its length from the
+        height, lines 40, 57, 74 and 91: square inputs only). Defaults to
+        True.
       **kwargs: base Layer arguments (name, dtype, trainable, ...).
 
     Input shape:
@@ -369,14 +359,15 @@ class SpatialDependency(keras.layers.Layer):
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
         jit_compile="auto",
+        correct_first_row=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.filters = arguments.positive_integer(filters, "filters")
         self.num_features = arguments.positive_integer(num_features, "num_features")
         self.directions = _validate_directions(directions)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.strides = _pair(strides, "strides")
+        self.kernel_size = arguments.positive_integer_pair(kernel_size, "kernel_size")
+        self.strides = arguments.positive_integer_pair(strides, "strides")
         self.padding = _validate_padding(padding)
         self.transpose = arguments.boolean(transpose, "transpose")
         if self.transpose and any(
@@ -390,11 +381,14 @@ class SpatialDependency(keras.layers.Layer):
                 "strides."
             )
         self.activation = keras.activations.get(activation)
-        self.weight_norm = bool(weight_norm)
+        self.weight_norm = arguments.boolean(weight_norm, "weight_norm")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.jit_compile = _validate_jit_compile(jit_compile)
+        self.correct_first_row = arguments.boolean(
+            correct_first_row, "correct_first_row"
+        )
 
     def build(self, input_shape):
         input_shape = _validate_image_shape(input_shape, "inputs")
@@ -412,13 +406,13 @@ class SpatialDependency(keras.layers.Layer):
             bias_initializer=self.bias_initializer,
             dtype=self.dtype_policy,
         )
-        self.project_in = _projection_layer(
+        self.project_in = convolution(
             self.num_features,
             self.kernel_size,
             self.strides,
-            self.padding,
-            self.transpose,
-            self.weight_norm,
+            transpose=self.transpose,
+            weight_norm=self.weight_norm,
+            padding=self.padding,
             activation="tanh",
             name="project_in",
             **init,
@@ -431,6 +425,7 @@ class SpatialDependency(keras.layers.Layer):
                 kernel_initializer=self.kernel_initializer,
                 recurrent_initializer=self.recurrent_initializer,
                 bias_initializer=self.bias_initializer,
+                correct_first_row=self.correct_first_row,
                 name=f"correction_{index}_{direction}",
                 dtype=self.dtype_policy,
             )
@@ -438,13 +433,10 @@ class SpatialDependency(keras.layers.Layer):
         ]
         for correction in self.corrections:
             correction.build()
-        self.project_out = _projection_layer(
+        self.project_out = convolution(
             self.filters,
             1,
-            1,
-            "same",
-            False,
-            self.weight_norm,
+            weight_norm=self.weight_norm,
             name="project_out",
             **init,
         )
@@ -508,6 +500,7 @@ class SpatialDependency(keras.layers.Layer):
             ),
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
             jit_compile=self.jit_compile,
+            correct_first_row=self.correct_first_row,
         )
         return config
 
@@ -530,8 +523,8 @@ class ResSpatialDependency(keras.layers.Layer):
     Args:
       filters, num_features, directions, kernel_size, strides, padding,
       transpose, weight_norm, kernel_initializer, recurrent_initializer,
-      bias_initializer, jit_compile: as `SpatialDependency` (weight_norm also
-        applies to the convolutional branch).
+      bias_initializer, jit_compile, correct_first_row: as `SpatialDependency`
+        (weight_norm also applies to the convolutional branch).
       activation: activation applied to the gated output. Defaults to None.
       **kwargs: base Layer arguments.
 
@@ -566,6 +559,7 @@ class ResSpatialDependency(keras.layers.Layer):
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
         jit_compile="auto",
+        correct_first_row=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -583,6 +577,7 @@ class ResSpatialDependency(keras.layers.Layer):
             recurrent_initializer=recurrent_initializer,
             bias_initializer=bias_initializer,
             jit_compile=jit_compile,
+            correct_first_row=correct_first_row,
         )
         self.spatial = SpatialDependency(
             2 * self.filters,
@@ -592,13 +587,13 @@ class ResSpatialDependency(keras.layers.Layer):
         )
         self.activation = keras.activations.get(activation)
         s = self.spatial
-        self.conv = _projection_layer(
+        self.conv = convolution(
             self.filters,
             s.kernel_size,
             s.strides,
-            s.padding,
-            s.transpose,
-            s.weight_norm,
+            transpose=s.transpose,
+            weight_norm=s.weight_norm,
+            padding=s.padding,
             kernel_initializer=s.kernel_initializer,
             bias_initializer=s.bias_initializer,
             name="conv",

@@ -144,3 +144,49 @@ class WeightNormConv2DTranspose(_WeightNormMixin, keras.layers.Conv2DTranspose):
                 "Received an invalid value for argument `data_format`, expected "
                 f"'channels_last', got {self.data_format!r}."
             )
+
+
+def convolution(
+    filters,
+    kernel_size,
+    strides=1,
+    transpose=False,
+    weight_norm=True,
+    padding="same",
+    **kwargs,
+):
+    """The convolution layer the arguments ask for, by one rule everywhere.
+
+    `transpose` chooses a transposed (upsampling) convolution, `weight_norm`
+    its weight-normalized form:
+
+      transpose  weight_norm  layer
+      False      False        keras.layers.Conv2D
+      False      True         WeightNormConv2D
+      True       False        keras.layers.Conv2DTranspose
+      True       True         WeightNormConv2DTranspose
+
+    Args:
+      filters: positive int, output channels.
+      kernel_size: int or pair, the kernel size.
+      strides: int or pair. Defaults to 1.
+      transpose: bool, a transposed convolution. Defaults to False.
+      weight_norm: bool, weight-normalized. Defaults to True.
+      padding: "same" or "valid". Defaults to "same".
+      **kwargs: every other argument of the chosen layer (name, dtype,
+        activation, initializers, ...).
+
+    Returns:
+      The layer, unbuilt.
+
+    Example:
+
+    >>> layer = convolution(8, 4, strides=2, transpose=True)
+    >>> type(layer).__name__, layer(np.zeros((2, 5, 5, 3), "float32")).shape
+    ('WeightNormConv2DTranspose', TensorShape([2, 10, 10, 8]))
+    """
+    if transpose:
+        cls = WeightNormConv2DTranspose if weight_norm else keras.layers.Conv2DTranspose
+    else:
+        cls = WeightNormConv2D if weight_norm else keras.layers.Conv2D
+    return cls(filters, kernel_size, strides=strides, padding=padding, **kwargs)

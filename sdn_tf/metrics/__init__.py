@@ -10,4 +10,17 @@ from sdn_tf.metrics.dci import dci
 from sdn_tf.metrics.factor_vae_score import factor_vae_score
 from sdn_tf.metrics.mig import mig
 
-__all__ = ["beta_vae_score", "dci", "factor_vae_score", "mig"]
+# Every metric by name: (function, the entry of its result that is its
+# score, the arguments that set its sample sizes).
+METRICS = {
+    "beta_vae": (beta_vae_score, "eval_accuracy", ("num_train", "num_eval")),
+    "factor_vae": (
+        factor_vae_score,
+        "eval_accuracy",
+        ("num_train", "num_eval", "num_variance_estimate"),
+    ),
+    "mig": (mig, "mig", ("num_train",)),
+    "dci": (dci, "disentanglement", ("num_train", "num_test")),
+}
+
+__all__ = ["METRICS", "beta_vae_score", "dci", "factor_vae_score", "mig"]

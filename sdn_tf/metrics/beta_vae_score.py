@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 from sklearn import exceptions, linear_model
 
+from sdn_tf import arguments
 from sdn_tf.metrics import utils
 
 
@@ -55,7 +56,7 @@ def beta_vae_score(
         (num_train, "num_train"),
         (num_eval, "num_eval"),
     ]:
-        utils.check_positive(value, name)
+        arguments.positive_integer(value, name)
     rng = np.random.default_rng(seed)
     train_x, train_y = _points(
         ground_truth, representation_fn, batch_size, num_train, rng

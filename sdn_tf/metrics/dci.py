@@ -12,6 +12,7 @@ import numpy as np
 from scipy import stats
 from sklearn import ensemble
 
+from sdn_tf import arguments
 from sdn_tf.metrics import utils
 
 
@@ -65,8 +66,8 @@ def dci(
       num_train, num_test: samples to fit and to test the trees.
       batch_size: observations per representation_fn call.
     """
-    utils.check_positive(num_train, "num_train")
-    utils.check_positive(num_test, "num_test")
+    arguments.positive_integer(num_train, "num_train")
+    arguments.positive_integer(num_test, "num_test")
     rng = np.random.default_rng(seed)
     train_codes, train_factors = utils.sample_factor_codes(
         ground_truth, representation_fn, num_train, rng, batch_size

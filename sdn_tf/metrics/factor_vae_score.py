@@ -10,6 +10,7 @@ the factor it voted for most; the score is its accuracy on new votes.
 
 import numpy as np
 
+from sdn_tf import arguments
 from sdn_tf.metrics import utils
 
 
@@ -63,7 +64,7 @@ def factor_vae_score(
         (num_eval, "num_eval"),
         (num_variance_estimate, "num_variance_estimate"),
     ]:
-        utils.check_positive(value, name)
+        arguments.positive_integer(value, name)
     if batch_size < 2:
         raise ValueError(
             "Received an invalid value for argument `batch_size`, expected at "

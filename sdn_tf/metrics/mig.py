@@ -9,6 +9,7 @@ factor's entropy; MIG is the mean over factors.
 import numpy as np
 from sklearn import metrics as sk_metrics
 
+from sdn_tf import arguments
 from sdn_tf.metrics import utils
 
 
@@ -62,8 +63,8 @@ def mig(
       batch_size: observations per representation_fn call.
       num_bins: histogram bins per latent (20).
     """
-    utils.check_positive(num_train, "num_train")
-    utils.check_positive(num_bins, "num_bins")
+    arguments.positive_integer(num_train, "num_train")
+    arguments.positive_integer(num_bins, "num_bins")
     rng = np.random.default_rng(seed)
     codes, factors = utils.sample_factor_codes(
         ground_truth, representation_fn, num_train, rng, batch_size

@@ -10,15 +10,6 @@ and `observations(factors)`, as in disentanglement_lib.
 import numpy as np
 
 
-def check_positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a "
-            f"positive integer, got {value!r}."
-        )
-    return int(value)
-
-
 def represent(ground_truth, representation_fn, factors, batch_size=64):
     """Codes [N, D] of the observations of `factors` [N, F], in batches."""
     codes = []

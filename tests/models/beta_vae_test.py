@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import BetaAnnealing, BetaVAE
+import sdn_test_case
+from models import BetaAnnealing, BetaVAE, beta_vae
 from sdn_tf.data import Circles
+from sdn_tf.distributions import observation as observation_models
 from sdn_tf.layers import SpatialBroadcast, SpatialDependency
 
 SMALL = dict(
@@ -27,8 +29,8 @@ def _images(n=4, size=32, channels=3, seed=0):
     )
 
 
-@pytest.mark.parametrize("decoder", ["deconv", "sdn", "broadcast"])
-@pytest.mark.parametrize("observation", ["bernoulli", "gaussian", "logistic"])
+@pytest.mark.parametrize("decoder", list(beta_vae.DECODERS))
+@pytest.mark.parametrize("observation", observation_models.names())
 def test_shapes_and_terms_for_every_decoder_and_observation(decoder, observation):
     model = BetaVAE(
         image_shape=(32, 32, 3),
@@ -107,27 +109,19 @@ def test_beta_annealing_reaches_its_final_value_at_the_given_step():
 
 
 @pytest.mark.parametrize("decoder", ["deconv", "sdn", "broadcast"])
-def test_keras_round_trip_keeps_encode_and_decode(decoder, tmp_path):
-    model = BetaVAE(
-        image_shape=(32, 32, 3),
-        latent_dim=3,
-        decoder=decoder,
-        observation="logistic",
-        **SMALL,
-    )
-    model.compile(optimizer="adam")
-    x = _images()
-    model.fit(x, batch_size=4, epochs=1, verbose=0)
-    z = np.asarray(model.encode(x))
-    decoded = np.asarray(model.decode(z))
-    path = str(tmp_path / "model.keras")
-    model.save(path)
-    restored = keras.saving.load_model(path)
-    assert isinstance(restored, BetaVAE) and restored.get_config() == model.get_config()
-    np.testing.assert_allclose(np.asarray(restored.encode(x)), z, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(restored.decode(z)), decoded, atol=1e-6)
-    np.testing.assert_allclose(
-        float(restored.log_scale.numpy()), float(model.log_scale.numpy())
+def test_standard_model_test(decoder, tmp_path):
+    sdn_test_case.run_model_test(
+        BetaVAE,
+        dict(
+            image_shape=(32, 32, 1),
+            latent_dim=4,
+            decoder=decoder,
+            observation="logistic",  # with the learned log_scale
+            **SMALL,
+        ),
+        _images(channels=1),
+        tmp_path,
+        output_fn=lambda model, x: (model.encode(x), model(x), model.log_scale),
     )
 
 
@@ -171,8 +165,18 @@ def test_broadcast_decoder_follows_table_1():
     [
         (dict(image_shape=(60, 64, 3)), "argument `image_shape`"),
         (dict(image_shape=(64, 64)), "argument `image_shape`"),
-        (dict(decoder="mlp"), "argument `decoder`"),
-        (dict(observation="logistic_mixture"), "argument `observation`"),
+        (
+            dict(decoder="mlp"),
+            r"argument `decoder`, expected one of \('deconv', 'sdn', 'broadcast'\), "
+            r"got 'mlp'\.",
+        ),
+        (dict(decoder=["sdn"]), "argument `decoder`"),
+        (
+            dict(observation="poisson"),
+            r"argument `observation`, expected one of \(.*'logistic_mixture'.*\), "
+            r"got 'poisson'\.",
+        ),
+        (dict(observation_options={"num_bits": 5}), "`observation_options`.*num_bits"),
         (dict(decoder="sdn", sdn_scale=24), "argument `sdn_scale`"),
         (dict(latent_dim=0), "argument `latent_dim`"),
         (dict(latent_dim=True), "argument `latent_dim`"),
@@ -219,3 +223,80 @@ def test_beta_annealing_checks_its_arguments():
     with pytest.raises(ValueError, match="argument `final_beta`"):
         BetaAnnealing(float("nan"), 10)
     assert BetaAnnealing(1.0, np.int64(10)).anneal_steps == 10
+
+
+def _decoder_layer_names(model):
+    return [
+        layer.name
+        for layer in model.decoder.layers
+        if not isinstance(layer, keras.layers.Reshape)
+    ]
+
+
+def test_decoder_layer_names_stay_those_of_saved_checkpoints():
+    deconv = BetaVAE(image_shape=(32, 32, 1), decoder="deconv", **SMALL)
+    upconvs = ["upconv_0", "upconv_1", "upconv_2", "upconv_3"]
+    assert _decoder_layer_names(deconv) == ["fc", "fc_map", *upconvs]
+    sdn = BetaVAE(image_shape=(32, 32, 1), decoder="sdn", **SMALL)  # sdn_scale 16
+    assert _decoder_layer_names(sdn) == ["fc", "fc_map", *upconvs[:2], "sdn_2"] + [
+        "upconv_3"
+    ]
+    broadcast = BetaVAE(
+        image_shape=(32, 32, 1), decoder="broadcast", broadcast_mlp_layers=1, **SMALL
+    )
+    assert _decoder_layer_names(broadcast) == [
+        "mlp_0",
+        "broadcast",
+        "conv_0",
+        "conv_1",
+        "params",
+    ]
+
+
+def test_a_decoder_added_to_the_registry_is_a_valid_choice(monkeypatch):
+    def mlp_decoder(model, outputs):
+        height, width, _ = model.image_shape
+        return keras.Sequential(
+            [
+                keras.Input((model.latent_dim,)),
+                keras.layers.Dense(height * width * outputs, name="pixels"),
+                keras.layers.Reshape((height, width, outputs)),
+            ],
+            name="decoder",
+        )
+
+    monkeypatch.setitem(beta_vae.DECODERS, "mlp", mlp_decoder)
+    model = BetaVAE(
+        image_shape=(16, 16, 1), decoder="mlp", observation="logistic", **SMALL
+    )
+    assert model.get_config()["decoder"] == "mlp"
+    assert model.decoder.get_layer("pixels").units == 16 * 16 * 1
+    terms = model.compute_terms(_images(2, size=16, channels=1))
+    assert all(np.isfinite(float(v)) for v in terms.values())
+    with pytest.raises(ValueError, match=r"one of \(.*'broadcast', 'mlp'\)"):
+        BetaVAE(decoder="conv")
+
+
+def test_observations_are_the_observation_registry(monkeypatch):
+    assert beta_vae.OBSERVATIONS == observation_models.names()
+    monkeypatch.setattr(
+        observation_models, "_REGISTRY", dict(observation_models._REGISTRY)
+    )
+
+    @observation_models.register
+    class WideGaussian(observation_models.Gaussian):
+        name = "test_wide_gaussian"
+
+    # Registered after beta_vae was imported, and a valid choice at once.
+    assert beta_vae.OBSERVATIONS[-1] == "test_wide_gaussian"
+    model = BetaVAE(
+        image_shape=(16, 16, 1),
+        decoder="broadcast",
+        observation="test_wide_gaussian",
+        observation_options={"variance": 2.0},
+        **SMALL,
+    )
+    assert isinstance(model.observation, WideGaussian)
+    assert model.observation.variance == 2.0 and model.log_scale is None
+    terms = model.compute_terms(_images(2, size=16, channels=1))
+    assert all(np.isfinite(float(v)) for v in terms.values())

@@ -1,8 +1,10 @@
 """Tests of the IAF step: autoregressive structure and log-determinant."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
+import sdn_test_case
 from models import iaf
 
 
@@ -58,3 +60,61 @@ def test_log_determinant_matches_the_jacobian():
     # z = (z0 - m) / exp(s): log|det dz/dz0| = -sum(s), and the step returns
     # sum(s), the term that log q(z) = log q(z0) + sum(s) adds.
     np.testing.assert_allclose(log_abs_det, -log_det_term, rtol=1e-4, atol=1e-4)
+
+
+# --- The standard layer tests ---------------------------------------------
+
+
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+def test_masked_conv2d_standard_layer_test(mask_type, tmp_path):
+    sdn_test_case.run_layer_test(
+        iaf.MaskedConv2D,
+        dict(filters=4, mask_type=mask_type, name="masked"),
+        input_shape=(2, 5, 6, 3),
+        expected_output_shape=(2, 5, 6, 4),
+        expected_num_trainable_weights=3,  # kernel, bias, g
+        tmp_path=tmp_path,
+    )
+
+
+def test_iaf_step_standard_layer_test(tmp_path):
+    sdn_test_case.run_layer_test(
+        iaf.IAFStep,
+        dict(z_size=2, context_size=4, num_layers=2, name="iaf"),
+        input_shape=((2, 5, 5, 2), (2, 5, 5, 4)),  # z0, context
+        expected_output_shape=((2, 5, 5, 2), (2,)),  # z, log-det term
+        expected_num_trainable_weights=3 * 3,  # 3 masked convolutions
+        tmp_path=tmp_path,
+        call_fn=lambda step, inputs: step.flow(*inputs),
+        mixed_output_dtype="float32",  # z stays float32 for log q(z)
+    )
+
+
+@pytest.mark.parametrize("cls", [iaf.MaskedConv2D, iaf.IAFStep])
+def test_docstring_example_runs(cls):
+    sdn_test_case.run_docstring_example(cls)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(mask_type="C"), "argument `mask_type`, expected 'A' or 'B', got 'C'"),
+        (dict(kernel_size=4), "argument `kernel_size`, expected an odd size"),
+        (dict(kernel_size=(3, 5)), "argument `kernel_size`"),
+        (dict(padding="valid"), "argument `padding`"),
+    ],
+)
+def test_masked_conv2d_bad_arguments_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        iaf.MaskedConv2D(**dict(dict(filters=2, mask_type="A"), **kwargs))
+
+
+def test_masked_conv2d_applies_its_activation():
+    x = sdn_test_case.random_inputs((1, 4, 4, 2))
+    plain = iaf.MaskedConv2D(3, "B")
+    relu = iaf.MaskedConv2D.from_config(dict(plain.get_config(), activation="relu"))
+    plain(x), relu(x)
+    relu.set_weights(plain.get_weights())
+    np.testing.assert_allclose(
+        np.asarray(relu(x)), np.maximum(np.asarray(plain(x)), 0.0), atol=1e-6
+    )

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import sdn_test_case
 from models import SDNVAE
 from models import sdn_vae as sdn_vae_lib
-from sdn_tf.distributions import quantization
+from sdn_tf.distributions import DiscretizedLogisticMixture, quantization
 from sdn_tf.layers import ResSpatialDependency
 
 TINY = dict(
@@ -206,15 +207,24 @@ def test_decode_keeps_the_fixed_top_layers():
     assert not np.array_equal(a, b)
 
 
-def test_keras_round_trip_keeps_the_model(tmp_path):
-    model = SDNVAE(**TINY)
-    images = _images(2)
-    path = str(tmp_path / "model.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    assert loaded.get_config() == model.get_config()
-    np.testing.assert_allclose(
-        np.asarray(loaded.reconstruct(images)), np.asarray(model.reconstruct(images))
+def test_standard_model_test(tmp_path):
+    sdn_test_case.run_model_test(
+        SDNVAE,
+        dict(
+            image_shape=(8, 8, 1),
+            h_size=8,
+            z_size=2,
+            scales=((8, 1, 8), (4, 1, None)),
+            num_components=2,
+            iaf_context=4,
+        ),
+        _images(4)[..., :1],
+        tmp_path,
+        # Reconstructions and prior modes: deterministic given the weights.
+        output_fn=lambda model, x: (model(x), model.sample(2, temperature=0.0)),
+        # Tracing a step through the sweeps takes ~40 s on a CPU; the graph
+        # fit is test_short_fit_lowers_the_loss's.
+        run_eagerly=True,
     )
 
 
@@ -238,6 +248,15 @@ def test_keras_round_trip_keeps_the_model(tmp_path):
         (dict(z_size=2.0), "argument `z_size`"),
         (dict(scales=((8, 1, 8.5), (4, 1, 8))), "argument `scales`"),
         (dict(scales=((8, 0, 8), (4, 1, 8))), "argument `scales`"),
+        (
+            dict(observation="poisson"),
+            r"argument `observation`, expected one of \(.*'logistic_mixture'.*\), "
+            r"got 'poisson'\.",
+        ),
+        (dict(observation=None), "argument `observation`"),
+        (dict(observation_options={"num_bits": 5}), "`observation_options`.*num_bits"),
+        (dict(observation_options=[("variance", 1)]), "`observation_options`"),
+        (dict(observation="gaussian", observation_options={"scale": 1}), "option"),
     ],
 )
 def test_bad_arguments_raise(kwargs, message):
@@ -298,13 +317,83 @@ def test_a_diverged_decoder_gives_nan_images_not_plausible_ones():
 
 
 def test_cifar10_config_builds_and_runs_one_training_step():
-    from train import configs, density
+    from train import config as config_lib
+    from train.configs import density
 
-    config = density.make_config("cifar10", precision="float32")
-    model = density.build_model(config, (32, 32, 3))
+    config = density.cifar10()
+    model = config_lib.build_model(config, image_shape=(32, 32, 3))
     assert model.depth == 15 and len(model.sdn_layers) == 2 * 15 + 1
-    model.compile(optimizer=density.make_optimizer(config), run_eagerly=True)
+    model.compile(optimizer=config.optimizer.make(), run_eagerly=True)
     images = tf.constant(_images(2, size=32))
     logs = model.train_on_batch(images, return_dict=True)
     assert np.isfinite(logs["loss"]) and logs["skipped_steps"] == 0
-    assert config["scales"] == configs.DENSITY_CONFIGS["cifar10"]["scales"]
+
+
+def test_the_default_observation_is_the_papers_logistic_mixture():
+    model = SDNVAE(**TINY)
+    config = model.get_config()
+    assert (config["observation"], config["observation_options"]) == (
+        "logistic_mixture",
+        {},
+    )
+    assert SDNVAE.from_config(config).observation.name == "logistic_mixture"
+    assert model.log_scale is None
+    assert (model.observation.num_components, model.observation.num_bits) == (2, 8)
+    assert model.num_params == DiscretizedLogisticMixture.num_params(2, 3)
+    assert model.last_layer.filters == model.num_params
+    params = np.zeros((1, 8, 8, model.num_params), "float32")
+    assert isinstance(model.likelihood(params), DiscretizedLogisticMixture)
+
+
+@pytest.mark.parametrize("name", ["logistic", "bernoulli"])
+def test_other_observation_models_train(name):
+    # Convolutions only: the observation model does not depend on them.
+    model = SDNVAE(**TINY, observation=name, num_bits=5, use_sdn=False)
+    assert model.observation.name == name
+    # The SDN-VAE's num_bits reach an observation model that takes them.
+    assert getattr(model.observation, "num_bits", None) == (
+        5 if name == "logistic" else None
+    )
+    assert model.num_params == model.observation.num_params == 3
+    assert (model.log_scale is not None) == (name == "logistic")
+    images = _images(8, levels=32)
+    # The reconstruction term is the observation model's log-likelihood.
+    state = model.seed_generator.state.numpy()
+    log_px, _, _ = model.log_weights(images)
+    model.seed_generator.state.assign(state)
+    params, _, _, _ = model._top_down(8, q_ups=model._bottom_up(images))
+    expected = model.observation.distribution(params, model.log_scale).log_prob(
+        model.observation.targets(images)
+    )
+    np.testing.assert_allclose(np.asarray(log_px), np.asarray(expected), rtol=1e-5)
+    model.compile(optimizer=keras.optimizers.Adamax(2e-3), run_eagerly=True)
+    before = [np.array(v) for v in model.trainable_variables]
+    logs = model.train_on_batch(images, return_dict=True)
+    assert np.isfinite(logs["loss"]) and logs["skipped_steps"] == 0
+    assert logs["bpd"] > 0
+    changed = {
+        v.path
+        for b, v in zip(before, model.trainable_variables)
+        if not np.array_equal(b, np.asarray(v))
+    }
+    trained = [*model.last_layer.trainable_weights, model.log_scale]
+    assert all(v.path in changed for v in trained if v is not None)
+    decoded = np.asarray(model.reconstruct(images))
+    assert decoded.shape == images.shape
+    assert decoded.min() >= -1.0 and decoded.max() <= 1.0
+    assert model.sample(2, temperature=0.0).shape == (2, 8, 8, 3)
+
+
+def test_keras_round_trip_keeps_the_observation_and_its_log_scale(tmp_path):
+    model = SDNVAE(**TINY, observation="logistic")
+    model.log_scale.assign(-1.5)
+    images = _images(2)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_config() == model.get_config()
+    assert loaded.observation.name == "logistic"
+    assert float(loaded.log_scale.numpy()) == -1.5
+    np.testing.assert_allclose(
+        np.asarray(loaded.reconstruct(images)), np.asarray(model.reconstruct(images))
+    )

@@ -45,3 +45,35 @@ def test_boolean_refuses_strings_and_numbers():
     for value in ("no", 1, None):
         with pytest.raises(ValueError, match="argument `use_sdn`, expected True or"):
             arguments.boolean(value, "use_sdn")
+
+
+def test_positive_integers_checks_the_count_and_every_entry():
+    assert arguments.positive_integers([8, np.int64(4)], "channels", 2) == (8, 4)
+    for value in ((8, 0), (8,), (8, 4, 2), (8, True), 8, "84", None):
+        with pytest.raises(
+            ValueError, match=r"argument `channels`, expected 2 positive integers"
+        ):
+            arguments.positive_integers(value, "channels", 2)
+    with pytest.raises(ValueError, match=r"expected 2 channel counts, got \(1,\)"):
+        arguments.positive_integers((1,), "channels", 2, "2 channel counts")
+
+
+def test_positive_integer_pair_takes_an_int_or_a_pair():
+    assert arguments.positive_integer_pair(3, "kernel_size") == (3, 3)
+    assert arguments.positive_integer_pair([np.int64(3), 1], "strides") == (3, 1)
+    for value in (0, (3, 0), (3,), (3, 3, 3), 2.0, (2, True)):
+        with pytest.raises(
+            ValueError,
+            match=r"argument `strides`, expected a positive integer or a pair of "
+            r"positive integers, got",
+        ):
+            arguments.positive_integer_pair(value, "strides")
+
+
+def test_one_of_names_the_choices():
+    assert arguments.one_of("adam", "optimizer", ("adam", "adamax")) == "adam"
+    with pytest.raises(
+        ValueError,
+        match=r"argument `optimizer`, expected one of \('adam', 'adamax'\), got 'sgd'",
+    ):
+        arguments.one_of("sgd", "optimizer", ("adam", "adamax"))

@@ -71,13 +71,21 @@ def conv2d_transpose(x, kernel, bias, strides=(1, 1), padding="same"):
 
 
 def correction_sweep(
-    features, kernel, recurrent_kernel, input_bias, recurrent_bias, direction
+    features,
+    kernel,
+    recurrent_kernel,
+    input_bias,
+    recurrent_bias,
+    direction,
+    correct_first_row=True,
 ):
     """One sweep of Algorithm 1 on [B, H, W, F] features, row by row.
 
     For "right"/"left" the columns play the role of rows; for "up"/"left"
     the sweep starts at the far end. Neighbours are always taken in
-    increasing coordinate order (j-1, j, j+1).
+    increasing coordinate order (j-1, j, j+1). With `correct_first_row`
+    False the first row visited is left as it is and is the previous row
+    of the second (the authors' loops start at the second row).
     """
     f = features.shape[-1]
     x = features.transpose(0, 2, 1, 3) if direction in ("right", "left") else features
@@ -87,7 +95,10 @@ def correction_sweep(
     out = x.copy()
     previous = np.zeros_like(x[:, 0])  # [B, length, F]
     length = x.shape[2]
-    for i in order:
+    for step, i in enumerate(order):
+        if step == 0 and not correct_first_row:
+            previous = x[:, i]
+            continue
         for j in range(length):
             left = previous[:, j - 1] if j > 0 else np.zeros_like(previous[:, j])
             right = (
@@ -125,6 +136,7 @@ def spatial_dependency(x, layer):
             w(c.input_bias),
             w(c.recurrent_bias),
             c.direction,
+            layer.correct_first_row,
         )
     return conv2d(features, w(layer.project_out.kernel), w(layer.project_out.bias))
 

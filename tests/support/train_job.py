@@ -29,7 +29,7 @@ def main(output_dir, steps, strategy, weights=None):
             loop.prepare(settings),
             util.build_fn(),
             util.dataset_fn(),
-            {"test": "train_job"},
+            util.record("train_job"),
         )
     except command.RUN_ERRORS as stopped:
         command.exit_on(stopped)

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from models import SDNVAE
-from train import loop
+from train import config, runs
 
 IMAGE_SHAPE = (8, 8, 3)
 
@@ -67,9 +67,14 @@ def dataset_fn(nan_from=None, nan_at=()):
     return make_dataset
 
 
+def record(name):
+    """A run_config.json record for loop.train, for a test run called `name`."""
+    return {"format": runs.FORMAT, "command": "test", "identity": {"test": name}}
+
+
 def settings(output_dir, steps, batch_size=8, **kwargs):
     defaults = dict(checkpoint_every=2, log_every=1, epoch_steps=100, verbose=0)
-    return loop.Settings(
+    return config.Run(
         output_dir=str(output_dir),
         steps=steps,
         batch_size=batch_size,

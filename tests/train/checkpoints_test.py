@@ -185,8 +185,3 @@ def test_json_is_written_atomically(tmp_path, monkeypatch):
         checkpoints.write_json_atomically(str(path), {"a": 2})
     assert path.read_text().strip().replace(" ", "").replace("\n", "") == '{"a":1}'
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
-
-
-def test_reading_the_run_config_of_a_directory_that_is_no_run_raises(tmp_path):
-    with pytest.raises(ValueError, match="not a training run's directory"):
-        checkpoints.read_run_config(str(tmp_path))

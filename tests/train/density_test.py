@@ -9,71 +9,61 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train import configs, density
+from train import config as config_lib
+from train import density as train_density
+from train.configs import density
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def test_configs_hold_table_3():
     def row(name):
-        c = density.make_config(name)
+        c = density.PRESETS[name]()
         return (
-            c["image_size"],
-            c["num_bits"],
-            sum(n for _, n, _ in c["scales"]),  # depth
-            c["h_size"],
-            c["z_size"],
-            c["sdn_directions"],
-            c["learning_rate"],
-            c["batch_size"] // 8,  # per GPU, 8 GPUs
-            c["num_components"],
-            c["ema"],
-            c["free_bits"],
-            c["flip"],
-            c["iaf_context"],
+            c.model.num_bits,
+            sum(n for _, n, _ in c.model.scales),  # depth
+            c.model.h_size,
+            c.model.z_size,
+            c.model.sdn_directions,
+            c.optimizer.name,
+            c.optimizer.learning_rate,
+            c.run.batch_size // 8,  # per GPU, 8 GPUs
+            c.model.num_components,
+            c.optimizer.ema,
+            c.model.free_bits,
+            c.data.flip,
+            c.model.iaf_context,
         )
 
     assert row("cifar10") == (
-        32,
-        8,
-        15,
-        200,
-        4,
-        2,
-        0.002,
-        32,
-        5,
-        0.999,
-        0.01,
-        True,
-        100,
-    )
+        8, 15, 200, 4, 2, "adamax", 0.002, 32, 5, 0.999, 0.01, True, 100
+    )  # fmt: skip
     assert row("imagenet32") == (
-        32, 8, 16, 200, 4, 3, 0.002, 32, 10, 0.9995, 0.01, False, 100
+        8, 16, 200, 4, 3, "adamax", 0.002, 32, 10, 0.9995, 0.01, False, 100
     )  # fmt: skip
     assert row("celebahq256") == (
-        256, 5, 17, 200, 8, 2, 0.001, 4, 30, 0.999, 0.01, True, 100
+        5, 17, 200, 8, 2, "adamax", 0.001, 4, 30, 0.999, 0.01, True, 100
     )  # fmt: skip
-    assert [density.make_config(n)["dataset"] for n in configs.DENSITY_CONFIGS] == [
+    assert [density.PRESETS[n]().data.dataset for n in density.PRESETS] == [
         "cifar10",
         "downsampled_imagenet/32x32",
         "celeb_a_hq/256",
         "sdn_photo_patches",
         "sdn_photo_patches",
     ]
-    cifar = configs.DENSITY_CONFIGS["cifar10"]["scales"]
+    cifar = density.cifar10().model.scales
     assert {s: f for s, _, f in cifar} == {32: 260, 16: 240, 8: 120}
-    celeba = configs.DENSITY_CONFIGS["celebahq256"]["scales"]
+    celeba = density.celebahq256().model.scales
     assert [(s, n) for s, n, _ in celeba] == [
         (256, 4), (128, 3), (64, 2), (32, 2), (16, 2), (8, 2), (4, 2)
     ]  # fmt: skip
     assert [f for _, _, f in celeba] == [None, None, 360, 360, 360, 360, 360]
-    imagenet = configs.DENSITY_CONFIGS["imagenet32"]["scales"]
+    imagenet = density.imagenet32().model.scales
     assert imagenet == ((32, 4, 424), (16, 4, 424), (8, 4, 424), (4, 4, 424))
 
 
 def test_the_learning_rate_decays_exponentially():
-    optimizer = density.make_optimizer(density.make_config("cifar10"))
+    optimizer = density.cifar10().optimizer.make()
     schedule = optimizer._learning_rate
     assert float(schedule(0)) == pytest.approx(0.002)
     assert float(schedule(200_000)) == pytest.approx(0.001)
@@ -81,40 +71,42 @@ def test_the_learning_rate_decays_exponentially():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "settings, message",
     [
-        (dict(config="mnist_big"), "`config`"),
-        (dict(dataset="no_such_dataset"), "no_such_dataset"),
-        (dict(dataset="sdn_circles/xy"), "takes 32x32 images"),
-        (dict(scales=((8, 1, 8),)), "first resolution of 16"),
-        (dict(ema=1.5), r"argument `ema`, expected a decay in \[0, 1\).*got 1.5"),
-        (dict(learning_rate=float("nan")), "argument `learning_rate`.*got nan"),
-        (dict(learning_rate=-1.0), "argument `learning_rate`.*positive.*got -1.0"),
-        (dict(lr_decay_steps=0), "argument `lr_decay_steps`"),
-        (dict(temperatures=(1.0, -0.5)), "argument `temperatures`"),
-        (dict(free_bits=float("nan")), "argument `free_bits`"),
-        (dict(iaf_context=0), "argument `iaf_context`"),
+        ({"data.dataset": "no_such_dataset"}, "no_such_dataset"),
+        ({"data.dataset": "sdn_circles/xy"}, "first resolution of 32"),
+        ({"model.image_shape": (16, 16, 3)}, r"`model.image_shape`.*\(32, 32, 3\)"),
+        ({"model.scales": ((8, 1, 8),)}, "first resolution of 16"),
+        ({"optimizer.ema": 1.5}, r"`optimizer.ema`, expected a decay in \[0, 1\)"),
+        ({"optimizer.learning_rate": float("nan")}, "`optimizer.learning_rate`.*nan"),
+        ({"optimizer.learning_rate": -1.0}, "`optimizer.learning_rate`.*positive"),
+        ({"optimizer.lr_decay_steps": -1}, "`optimizer.lr_decay_steps`"),
+        ({"optimizer.name": "sgd"}, "`optimizer.name`, expected one of"),
+        ({"evaluation.temperatures": (1.0, -0.5)}, "argument `temperatures`"),
+        ({"model.free_bits": float("nan")}, "argument `free_bits`"),
+        ({"model.iaf_context": 0}, "argument `iaf_context`"),
+        ({"run.steps": 0}, "argument `steps`"),
     ],
 )
-def test_bad_settings_raise_before_training(kwargs, message, tmp_path):
+def test_bad_settings_raise_before_training(settings, message, tmp_path):
+    config = config_lib.with_settings(
+        density.tiny(),
+        {"run.output_dir": str(tmp_path / "run"), "data.data_dir": str(tmp_path)},
+    )
     with pytest.raises(ValueError, match=message):
-        config = density.make_config(
-            **dict(dict(config="tiny"), **kwargs),
-            output_dir=str(tmp_path / "run"),
-            data_dir=str(tmp_path / "data"),
-        )
-        density.run(config)
+        train_density.run(config_lib.with_settings(config, settings))
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
 def test_an_output_dir_that_is_a_file_is_refused_before_any_work(tmp_path):
     a_file = tmp_path / "results"
     a_file.write_text("")
-    config = density.make_config(
-        config="tiny", output_dir=str(a_file), data_dir=str(tmp_path / "data")
+    config = config_lib.with_settings(
+        density.tiny(),
+        {"run.output_dir": str(a_file), "data.data_dir": str(tmp_path / "data")},
     )
     with pytest.raises(ValueError, match=r"`output_dir`.*writable.*\(a file\)"):
-        density.run(config)
+        train_density.run(config)
     assert not (tmp_path / "data").exists()  # not even the dataset was read
 
 

@@ -9,54 +9,52 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train import configs, disentangle
+from train import config as config_lib
+from train.configs import disentangle
 
 
 def test_presets_hold_the_papers_settings():
-    sdn = disentangle.make_config("sdn_paper")
+    sdn = disentangle.sdn_paper()
     assert (
-        sdn["batch_size"],
-        sdn["optimizer"],
-        sdn["learning_rate"],
-        sdn["latent_dim"],
-        sdn["observation"],
-        sdn["anneal_steps"],
-        sdn["steps"],
+        sdn.run.batch_size,
+        sdn.optimizer.name,
+        sdn.optimizer.learning_rate,
+        sdn.model.latent_dim,
+        sdn.model.observation,
+        sdn.optimizer.anneal_steps,
+        sdn.run.steps,
     ) == (128, "adamax", 1e-3, 10, "logistic", 100_000, 200_000)
     assert (
-        sdn["decoder"],
-        sdn["sdn_features"],
-        sdn["sdn_directions"],
-        sdn["sdn_scale"],
+        sdn.model.decoder,
+        sdn.model.sdn_features,
+        sdn.model.sdn_directions,
+        sdn.model.sdn_scale,
     ) == ("sdn", 200, ("down",), 32)
-    broadcast = disentangle.make_config("broadcast_paper")
+    broadcast = disentangle.broadcast_paper()
     assert (
-        broadcast["optimizer"],
-        broadcast["learning_rate"],
-        broadcast["batch_size"],
-        broadcast["observation"],
-        broadcast["decoder"],
+        broadcast.optimizer.name,
+        broadcast.optimizer.learning_rate,
+        broadcast.run.batch_size,
+        broadcast.model.observation,
+        broadcast.model.decoder,
     ) == ("adam", 3e-4, 16, "bernoulli", "broadcast")
-    assert set(configs.DISENTANGLE_PRESETS) == {"quick", "sdn_paper", "broadcast_paper"}
-    overridden = disentangle.make_config("sdn_paper", decoder="deconv", steps=7)
-    assert overridden["decoder"] == "deconv" and overridden["steps"] == 7
+    assert set(disentangle.PRESETS) == {"quick", "sdn_paper", "broadcast_paper"}
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "settings, message",
     [
-        (dict(preset="huge"), "argument `preset`"),
-        (dict(metrics=("mig", "sap")), "argument `metrics`"),
-        (dict(colour="red"), "unknown settings"),
-        (dict(beta=-1.0), "argument `beta`, expected a finite, non-negative"),
-        (dict(learning_rate=0.0), "argument `learning_rate`"),
-        (dict(anneal_steps=-1), "argument `anneal_steps`"),
-        (dict(metric_scale=float("nan")), "argument `metric_scale`"),
+        ({"evaluation.metrics": ("mig", "sap")}, "argument `metrics`"),
+        ({"model.beta": -1.0}, "argument `beta`, expected a finite, non-negative"),
+        ({"optimizer.learning_rate": 0.0}, "argument `optimizer.learning_rate`"),
+        ({"optimizer.anneal_steps": -1}, "argument `anneal_steps`"),
+        ({"evaluation.metric_scale": float("nan")}, "argument `metric_scale`"),
     ],
 )
-def test_bad_settings_raise(kwargs, message):
+def test_bad_settings_raise(settings, message):
+    config = config_lib.with_settings(disentangle.quick(), settings)
     with pytest.raises(ValueError, match=message):
-        disentangle.make_config(**kwargs)
+        config.validate()
 
 
 def test_command_runs_end_to_end(tmp_path):

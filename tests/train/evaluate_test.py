@@ -23,9 +23,9 @@ GOOD = dict(
         ("iw_chunk", 0, "positive integer"),
         ("iw_images", 0, "positive integer"),
         ("layer", -1, "non-negative integer"),
-        ("temperature", float("nan"), "positive finite"),
-        ("temperatures", [1.0, 0.0], "positive finite"),
-        ("temperatures", [], "positive finite"),
+        ("temperature", float("nan"), "finite, non-negative"),
+        ("temperatures", [1.0, -0.5], "finite, non-negative"),
+        ("temperatures", [], "temperatures"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(name, value, expected):

@@ -43,7 +43,7 @@ def _train(
         loop.prepare(settings),
         util.build_fn(learning_rate, use_sdn=use_sdn),
         util.dataset_fn(nan_from, nan_at),
-        {"test": "loop"},
+        util.record("loop"),
         extra_callbacks=[recorder, *callbacks],
     )
     return result, recorder.losses
@@ -177,9 +177,9 @@ def test_an_output_dir_that_is_not_a_writable_directory_is_refused(tmp_path):
     a_file = tmp_path / "file"
     a_file.write_text("")
     with pytest.raises(ValueError, match=r"`output_dir`.*writable.*\(a file\)"):
-        util.settings(a_file, 2).validate()
+        loop.prepare(util.settings(a_file, 2))
     with pytest.raises(ValueError, match=r"`output_dir`.*writable.*Not a directory"):
-        util.settings(a_file / "run", 2).validate()
+        loop.prepare(util.settings(a_file / "run", 2))
 
 
 def test_rerunning_resumes_from_the_newest_checkpoint(tmp_path):
@@ -204,7 +204,7 @@ def test_an_output_directory_of_another_run_is_refused(tmp_path):
             loop.prepare(settings),
             util.build_fn(),
             util.dataset_fn(),
-            {"test": "another"},
+            util.record("another"),
         )
 
 
@@ -229,7 +229,7 @@ def test_tensorboard_scalars_and_images(tmp_path):
         loop.prepare(settings),
         util.build_fn(),
         util.dataset_fn(),
-        {"test": "summaries"},
+        util.record("summaries"),
         image_fn=lambda model: {"samples": model.sample(4, 1.0)},
         scalar_fn=lambda model: {"kl_per_layer/layer_00": model.layer_kl[0]},
     )

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from train import loop, run_lock
+from train import config, loop, run_lock
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # Holds the lock of argv[1] until killed (imports no TensorFlow: fast).
@@ -33,7 +33,7 @@ def test_a_second_process_is_refused_and_a_killed_holders_lock_taken_over(
         ):
             run_lock.RunLock(str(tmp_path)).acquire()
         # The training loop takes the same lock before it builds anything.
-        settings = loop.Settings(output_dir=str(tmp_path), steps=2, batch_size=8)
+        settings = config.Run(output_dir=str(tmp_path), steps=2, batch_size=8)
         with pytest.raises(run_lock.RunLockedError, match="in use"):
             loop.train(settings, None, None, None, {})
         holder.send_signal(signal.SIGKILL)  # leaves its pid in the lock file

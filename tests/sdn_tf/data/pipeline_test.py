@@ -214,3 +214,39 @@ def test_network_check_never_blocks_longer_than_its_timeout(monkeypatch):
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         sdn_tf.data.load(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("sdn_circles/xy", True),
+        ("sdn_circles", True),
+        ("sdn_sprites/colored", True),
+        ("sdn_shapes", True),
+        ("sdn_photo_patches", False),
+        ("cifar10", False),
+        ("downsampled_imagenet/32x32", False),
+        ("dsprites", False),  # factors, but no renderer here
+    ],
+)
+def test_has_ground_truth_reads_the_builder_without_building(
+    name, expected, monkeypatch
+):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("has_ground_truth built, read or downloaded data")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", forbidden)
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "as_dataset", forbidden)
+    monkeypatch.setattr(pipeline.socket, "create_connection", forbidden)
+    assert sdn_tf.data.has_ground_truth(name) is expected
+    if expected:
+        data = sdn_tf.data.ground_truth(name)
+        assert isinstance(data, sdn_tf.data.GroundTruthDataset)
+    else:
+        with pytest.raises(ValueError, match="no renderable ground truth.*sdn_shapes"):
+            sdn_tf.data.ground_truth(name)
+
+
+def test_has_ground_truth_of_an_unknown_dataset_raises():
+    with pytest.raises(ValueError, match="no dataset 'not_a_dataset'"):
+        sdn_tf.data.has_ground_truth("not_a_dataset")

@@ -4,6 +4,7 @@ import numpy as np
 import numpy_reference
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from sdn_tf.distributions import observation, quantization
 
@@ -121,3 +122,88 @@ def test_uint8_images_give_the_targets_of_their_grid_values(name):
     np.testing.assert_array_equal(
         model.targets(pixels), model.targets(quantization.from_uint8(pixels))
     )
+
+
+def _observation_classes():
+    """Every ObservationModel subclass of the module that has a name."""
+    found, todo = [], [observation.ObservationModel]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__ == observation.__name__ and cls.name is not None:
+            found.append(cls)
+    return found
+
+
+def test_the_registry_holds_every_named_model_of_the_module():
+    classes = _observation_classes()
+    assert sorted(observation.names()) == sorted(cls.name for cls in classes)
+    assert len(set(observation.names())) == len(observation.names())
+    for cls in classes:
+        model = observation.get(cls.name, 2)
+        assert type(model) is cls and model.name == cls.name
+        # Every option the registry reports is one `get` takes.
+        assert set(observation.option_names(cls.name)) <= set(
+            cls.__init__.__code__.co_varnames
+        )
+    assert observation.option_names("gaussian") == ("variance",)
+    assert observation.option_names("bernoulli") == ()
+
+
+class _Laplace(observation.ObservationModel):
+    """A Laplace per value on [-1, 1] with a fixed scale (for the tests)."""
+
+    name = "test_laplace"
+
+    def __init__(self, num_channels, scale=0.5):
+        super().__init__(num_channels)
+        self.scale = scale
+
+    def distribution(self, params, log_scale=None):
+        loc = self._check_params(params)
+        return tfp.distributions.Independent(
+            tfp.distributions.Laplace(loc, self.scale), reinterpreted_batch_ndims=3
+        )
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """The registry, restored after the test."""
+    monkeypatch.setattr(observation, "_REGISTRY", dict(observation._REGISTRY))
+    return observation._REGISTRY
+
+
+def test_a_registered_model_is_usable_through_get(registry):
+    assert "test_laplace" not in observation.names()
+    assert observation.register(_Laplace) is _Laplace
+    assert observation.names()[-1] == "test_laplace"
+    assert observation.option_names("test_laplace") == ("scale",)
+    model = observation.get("test_laplace", 2, scale=0.25)
+    assert isinstance(model, _Laplace) and model.num_params == 2
+    loc = np.random.default_rng(4).uniform(-1, 1, (*SHAPE, 2)).astype("float32")
+    x = _images(2)
+    expected = (-np.log(2 * 0.25) - np.abs(x - loc) / 0.25).sum(axis=(1, 2, 3))
+    got = model.distribution(loc).log_prob(model.targets(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    np.testing.assert_allclose(model.reconstruct(loc).numpy(), loc)
+    with pytest.raises(ValueError, match="invalid option"):
+        observation.get("test_laplace", 2, variance=1.0)
+
+
+def test_register_refuses_a_taken_name_and_other_classes(registry):
+    class Impostor(_Laplace):
+        name = "gaussian"
+
+    with pytest.raises(ValueError, match="argument `cls`.*'gaussian' is .*Gaussian"):
+        observation.register(Impostor)
+    assert observation.get("gaussian", 1).__class__ is observation.Gaussian
+    observation.register(observation.Gaussian)  # the same class again: no change
+    assert observation.names().count("gaussian") == 1
+
+    class Nameless(observation.ObservationModel):
+        pass
+
+    for cls in (Nameless, int, "gaussian"):
+        with pytest.raises(ValueError, match="argument `cls`"):
+            observation.register(cls)
+    assert "test_laplace" not in observation.names()

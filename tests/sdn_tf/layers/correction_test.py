@@ -18,28 +18,46 @@ def _sweep_inputs(steps=5, batch=2, length=4, f=3, dtype="float64", seed=0):
     return features, kernel, bias, recurrent_kernel, recurrent_bias
 
 
+@pytest.mark.parametrize("correct_first_row", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_sweep_matches_numpy(reverse):
+def test_sweep_matches_numpy(reverse, correct_first_row):
     features, kernel, bias, u, c = _sweep_inputs()
-    out = correction.correction_sweep(features, kernel, bias, u, c, reverse=reverse)
+    out = correction.correction_sweep(
+        features,
+        kernel,
+        bias,
+        u,
+        c,
+        reverse=reverse,
+        correct_first_row=correct_first_row,
+    )
     # The NumPy reference takes [B, H, W, F] with "down"/"up" along H.
     image = features.transpose(1, 0, 2, 3)
     expected = numpy_reference.correction_sweep(
-        image, kernel, u, bias, c, "up" if reverse else "down"
+        image, kernel, u, bias, c, "up" if reverse else "down", correct_first_row
     )
     np.testing.assert_allclose(
         np.asarray(out), expected.transpose(1, 0, 2, 3), atol=1e-12
     )
 
 
+@pytest.mark.parametrize("correct_first_row", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_hand_written_gradient_matches_finite_differences(reverse):
+def test_hand_written_gradient_matches_finite_differences(reverse, correct_first_row):
     features, kernel, bias, u, c = _sweep_inputs(steps=4, length=3, f=2)
     inputs = [tf.constant(v) for v in (features, kernel, bias, u, c)]
     weights = tf.constant(np.random.default_rng(1).normal(size=features.shape))
 
     def loss(features, kernel, bias, u, c):
-        out = correction.correction_sweep(features, kernel, bias, u, c, reverse=reverse)
+        out = correction.correction_sweep(
+            features,
+            kernel,
+            bias,
+            u,
+            c,
+            reverse=reverse,
+            correct_first_row=correct_first_row,
+        )
         return tf.reduce_sum(out * weights)
 
     theoretical, numerical = tf.test.compute_gradient(loss, inputs, delta=1e-6)
@@ -47,16 +65,59 @@ def test_hand_written_gradient_matches_finite_differences(reverse):
         np.testing.assert_allclose(t, n, atol=1e-8)
 
 
-def test_gradient_of_a_single_row_sweep_and_of_length_one_rows():
+@pytest.mark.parametrize("correct_first_row", [True, False])
+def test_gradient_of_a_single_row_sweep_and_of_length_one_rows(correct_first_row):
+    # Uncorrected, a single row is the identity: its weights get zeros.
     for shape in [(1, 2, 5, 3), (4, 2, 1, 3)]:
         inputs = [tf.constant(v) for v in _sweep_inputs(*shape)]
         theoretical, numerical = tf.test.compute_gradient(
-            lambda *a: tf.reduce_sum(tf.sin(correction.correction_sweep(*a))),
+            lambda *a: tf.reduce_sum(
+                tf.sin(
+                    correction.correction_sweep(*a, correct_first_row=correct_first_row)
+                )
+            ),
             inputs,
             delta=1e-6,
         )
         for t, n in zip(theoretical, numerical):
             np.testing.assert_allclose(t, n, atol=1e-8)
+
+
+@pytest.mark.parametrize("matmul_dtype", [None, "float16", "bfloat16"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_uncorrected_first_row_keeps_its_values_exactly(reverse, matmul_dtype):
+    inputs = _sweep_inputs(dtype="float32")
+    features = inputs[0]
+    out = correction.correction_sweep(
+        *inputs, reverse=reverse, matmul_dtype=matmul_dtype, correct_first_row=False
+    ).numpy()
+    first = -1 if reverse else 0
+    np.testing.assert_array_equal(out[first], features[first])
+    corrected = correction.correction_sweep(
+        *inputs, reverse=reverse, matmul_dtype=matmul_dtype
+    ).numpy()
+    assert np.abs(corrected[first] - features[first]).max() > 1e-3
+
+
+@pytest.mark.parametrize("correct_first_row", [True, False])
+def test_sweep_is_the_same_eagerly_in_a_graph_and_under_xla(correct_first_row):
+    inputs = [tf.constant(v) for v in _sweep_inputs(dtype="float32")]
+
+    def sweep_and_gradients(*inputs):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            out = correction.correction_sweep(
+                *inputs, reverse=True, correct_first_row=correct_first_row
+            )
+            loss = tf.reduce_sum(tf.sin(out))
+        return [out, *tape.gradient(loss, inputs)]
+
+    eager = sweep_and_gradients(*inputs)
+    graph = tf.function(sweep_and_gradients)(*inputs)
+    xla = tf.function(sweep_and_gradients, jit_compile=True)(*inputs)
+    for e, g, x in zip(eager, graph, xla):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), atol=1e-6)
+        np.testing.assert_allclose(x.numpy(), e.numpy(), atol=1e-5)
 
 
 def test_neighbours_transpose_product_is_the_adjoint():

@@ -28,19 +28,30 @@ def _randomize_biases(layer, seed=3):
 # --- Equality with the NumPy reference -----------------------------------
 
 
+@pytest.mark.parametrize("correct_first_row", [True, False])
 @pytest.mark.parametrize("direction", ALL_DIRECTIONS)
-def test_each_direction_matches_numpy(direction):
+def test_each_direction_matches_numpy(direction, correct_first_row):
     x = sdn_test_case.random_inputs((2, 5, 4, 3))
-    layer = SpatialDependency(4, 6, directions=(direction,))
+    layer = SpatialDependency(
+        4, 6, directions=(direction,), correct_first_row=correct_first_row
+    )
     layer.build(x.shape)
     _randomize_biases(layer)
     expected = numpy_reference.spatial_dependency(x, layer)
     np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-5)
 
 
-def test_four_directions_on_non_square_input_match_numpy():
+@pytest.mark.parametrize("correct_first_row", [True, False])
+def test_four_directions_on_non_square_input_match_numpy(correct_first_row):
+    # With correct_first_row=False too: unlike the authors' code, which takes
+    # every sweep's length from the height, the sweeps span the whole width.
     x = sdn_test_case.random_inputs((2, 4, 7, 3))
-    layer = SpatialDependency(5, 6, directions=("up", "left", "down", "right"))
+    layer = SpatialDependency(
+        5,
+        6,
+        directions=("up", "left", "down", "right"),
+        correct_first_row=correct_first_row,
+    )
     layer.build(x.shape)
     _randomize_biases(layer)
     expected = numpy_reference.spatial_dependency(x, layer)
@@ -123,12 +134,39 @@ def test_weights_of_a_keras_gru_cell_load_directly():
     np.testing.assert_allclose(np.asarray(layer(x)), np.asarray(expected), atol=1e-5)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("direction", ["down", "up"])
+def test_uncorrected_first_row_is_the_project_in_output(direction, jit_compile):
+    # The authors' sweep (lib/nn.py of djordjemila/sdn, loops from the
+    # second row): the first row keeps I = tanh(conv(X)) bit for bit.
+    x = sdn_test_case.random_inputs((2, 5, 6, 3))
+    layer = SpatialDependency(
+        4, 6, directions=(direction,), correct_first_row=False, kernel_size=3
+    )
+    layer.build(x.shape)
+    _randomize_biases(layer)
+    features = tf.transpose(layer.project_in(x), [1, 0, 2, 3])  # [H, B, W, F]
+    corrected = np.asarray(
+        layer.corrections[0].correct(features, "float32", jit_compile)
+    )
+    first = 0 if direction == "down" else -1
+    np.testing.assert_array_equal(corrected[first], np.asarray(features)[first])
+    assert np.abs(corrected - np.asarray(features)).max() > 1e-3
+
+
 # --- Execution modes and gradients ---------------------------------------
 
 
-def test_eager_graph_and_xla_agree():
+@pytest.mark.parametrize("correct_first_row", [True, False])
+def test_eager_graph_and_xla_agree(correct_first_row):
     x = sdn_test_case.random_inputs((2, 6, 5, 3))
-    layer = SpatialDependency(4, 5, directions=ALL_DIRECTIONS, jit_compile=False)
+    layer = SpatialDependency(
+        4,
+        5,
+        directions=ALL_DIRECTIONS,
+        jit_compile=False,
+        correct_first_row=correct_first_row,
+    )
     layer.build(x.shape)
     _randomize_biases(layer)
     eager = np.asarray(layer(x))
@@ -145,10 +183,16 @@ def test_eager_graph_and_xla_agree():
     np.testing.assert_allclose(xla_whole, eager, atol=1e-5)
 
 
-def test_input_gradient_matches_finite_differences():
+@pytest.mark.parametrize("correct_first_row", [True, False])
+def test_input_gradient_matches_finite_differences(correct_first_row):
     x = tf.constant(sdn_test_case.random_inputs((1, 3, 4, 2), dtype="float64"))
     layer = SpatialDependency(
-        2, 3, directions=("down", "left", "up", "right"), kernel_size=2, dtype="float64"
+        2,
+        3,
+        directions=("down", "left", "up", "right"),
+        kernel_size=2,
+        dtype="float64",
+        correct_first_row=correct_first_row,
     )
     layer.build(x.shape)
     _randomize_biases(layer)
@@ -266,6 +310,27 @@ def test_res_spatial_dependency_standard_layer_test(tmp_path):
         symbolic_input_shape=(None, None, 4, 3),
         tmp_path=tmp_path,
     )
+
+
+@pytest.mark.parametrize("cls", [SpatialDependency, ResSpatialDependency])
+def test_correct_first_row_survives_the_config_round_trip(cls):
+    x = sdn_test_case.random_inputs((2, 5, 4, 3))
+    layer = cls(3, 4, directions=("left", "down"), correct_first_row=False)
+    layer.build(x.shape)
+    _randomize_biases(layer)
+    config = layer.get_config()
+    assert config["correct_first_row"] is False
+    restored = cls.from_config(config)
+    restored.build(x.shape)
+    restored.set_weights(layer.get_weights())
+    inner = restored.spatial if cls is ResSpatialDependency else restored
+    assert inner.correct_first_row is False
+    assert all(c.correct_first_row is False for c in inner.corrections)
+    np.testing.assert_array_equal(np.asarray(restored(x)), np.asarray(layer(x)))
+    corrected = cls.from_config({**config, "correct_first_row": True})
+    corrected.build(x.shape)
+    corrected.set_weights(layer.get_weights())
+    assert np.abs(np.asarray(corrected(x)) - np.asarray(layer(x))).max() > 1e-4
 
 
 def test_res_spatial_dependency_is_the_gated_residual_of_figure_3():
@@ -408,6 +473,10 @@ def test_mixed_precision_stays_close_to_float32():
         (dict(strides=3, kernel_size=2, transpose=True), "argument `strides`"),
         (dict(jit_compile="sometimes"), "argument `jit_compile`"),
         (dict(transpose="no"), "argument `transpose`, expected True or False"),
+        (
+            dict(correct_first_row=0),
+            "argument `correct_first_row`, expected True or False, got 0",
+        ),
     ],
 )
 def test_invalid_arguments_raise(kwargs, message):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import sdn_test_case
 from sdn_tf.layers import WeightNormConv2D, WeightNormConv2DTranspose
+from sdn_tf.layers import weight_norm as weight_norm_lib
 
 CASES = [
     (WeightNormConv2D, keras.layers.Conv2D, (0, 1, 2)),
@@ -79,3 +80,23 @@ def test_standard_layer_test(wn_cls, output_shape, tmp_path):
 def test_channels_first_is_rejected(wn_cls):
     with pytest.raises(ValueError, match="argument `data_format`"):
         wn_cls(4, 3, data_format="channels_first")
+
+
+@pytest.mark.parametrize(
+    "transpose, weight_norm, cls, output_shape",
+    [
+        (False, False, keras.layers.Conv2D, (2, 3, 3, 4)),
+        (False, True, WeightNormConv2D, (2, 3, 3, 4)),
+        (True, False, keras.layers.Conv2DTranspose, (2, 12, 12, 4)),
+        (True, True, WeightNormConv2DTranspose, (2, 12, 12, 4)),
+    ],
+)
+def test_convolution_chooses_the_layer(transpose, weight_norm, cls, output_shape):
+    layer = weight_norm_lib.convolution(
+        4, 3, 2, transpose=transpose, weight_norm=weight_norm, name="conv"
+    )
+    assert type(layer) is cls and layer.name == "conv"
+    assert layer.padding == "same" and layer.strides == (2, 2)
+    assert layer(np.zeros((2, 6, 6, 3), "float32")).shape == output_shape
+    valid = weight_norm_lib.convolution(4, 3, padding="valid", weight_norm=weight_norm)
+    assert valid.padding == "valid"

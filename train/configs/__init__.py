@@ -1,0 +1,9 @@
+"""The training commands' configs, one module per command (see train.config).
+
+COMMANDS maps a command's name to its module: Config, PRESETS, DEFAULT,
+RENAMED (old flag names) and the preset functions.
+"""
+
+from train.configs import density, disentangle
+
+COMMANDS = {module.COMMAND: module for module in (density, disentangle)}

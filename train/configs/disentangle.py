@@ -1,0 +1,143 @@
+"""Configs of train.disentangle: a beta-VAE and its disentanglement metrics.
+
+    python -m train.disentangle --config=sdn_paper --config.model.decoder=deconv
+
+Presets are functions; each starts from `quick` and states what differs.
+"""
+
+import dataclasses
+
+from models import BetaVAE
+from sdn_tf import arguments
+from sdn_tf.metrics import METRICS
+from train import config
+from train.config import Data, Run, setting
+
+COMMAND = "disentangle"
+
+# image_shape None: the dataset's (the command fills it in and records it).
+# beta is the value BetaAnnealing raises the KL weight to.
+Model = config.model_section(BetaVAE, image_shape=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Optimizer(config.Optimizer):
+    """The optimizer, and the schedule of the KL weight beta."""
+
+    anneal_steps: int = setting(
+        0, "Steps over which beta rises linearly from 0 to model.beta (0: at once)."
+    )
+
+    def validate(self):
+        super().validate()
+        arguments.non_negative_integer(self.anneal_steps, "anneal_steps")
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """The disentanglement metrics (may change on resume)."""
+
+    metrics: tuple = setting(tuple(METRICS), f"Metrics from {tuple(METRICS)}.", True)
+    metric_interval: int = setting(
+        0, "Steps between metric evaluations (0: only at the end).", True
+    )
+    metric_scale: float = setting(
+        1.0, "Metric sample sizes as a fraction of the papers' (1.0).", True
+    )
+
+    def validate(self):
+        arguments.check(
+            isinstance(self.metrics, tuple) and set(self.metrics) <= set(METRICS),
+            "metrics",
+            f"a tuple of names from {tuple(METRICS)}",
+            self.metrics,
+        )
+        arguments.non_negative_integer(self.metric_interval, "metric_interval")
+        arguments.positive_number(self.metric_scale, "metric_scale")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    model: Model = dataclasses.field(default_factory=Model)
+    data: Data = dataclasses.field(default_factory=Data)
+    optimizer: Optimizer = dataclasses.field(default_factory=Optimizer)
+    run: Run = dataclasses.field(default_factory=Run)
+    evaluation: Evaluation = dataclasses.field(default_factory=Evaluation)
+
+    def validate(self):
+        arguments.non_negative_number(self.model.beta, "beta")
+        self.optimizer.validate()
+        self.run.validate()
+        self.evaluation.validate()
+
+
+# Old flag names (before typed configs) -> settings.
+RENAMED = {"preset": "config"}
+RETIRED = ()
+
+
+def quick():
+    """Minutes on a laptop CPU: circles, broadcast decoder, Bernoulli."""
+    return Config(
+        model=Model(
+            decoder="broadcast",
+            observation="bernoulli",
+            latent_dim=10,
+            beta=1.0,
+            encoder_channels=(32, 32, 64, 64),
+            fc_channels=64,
+        ),
+        data=Data(dataset="sdn_circles/xy"),
+        optimizer=Optimizer("adam", 1e-3),
+        run=Run(
+            batch_size=32,
+            steps=2000,
+            checkpoint_every=500,
+            image_every=500,
+            log_every=50,
+            epoch_steps=500,
+        ),
+        evaluation=Evaluation(metric_scale=0.05),
+    )
+
+
+def sdn_paper():
+    """SDN paper, appendix A.5 (Tables 7-9): 3D-Shapes, batch 128, Adamax
+    1e-3, 10 latents, discretized logistic, beta annealed over 100k of
+    200k steps; one 1-direction SDN layer with 200 features at scale 32."""
+    return config.updated(
+        quick(),
+        model=dict(
+            decoder="sdn",
+            observation="logistic",
+            fc_channels=256,
+            sdn_features=200,
+            sdn_scale=32,
+            sdn_directions=("down",),
+        ),
+        data=dict(dataset="sdn_shapes"),
+        optimizer=dict(name="adamax", learning_rate=1e-3, anneal_steps=100_000),
+        run=dict(batch_size=128, steps=200_000),
+        evaluation=dict(metric_scale=1.0),
+    )
+
+
+def broadcast_paper():
+    """Spatial Broadcast paper, appendix A (Table 1): coloured sprites, Adam
+    3e-4, batch 16, Bernoulli, 64-channel encoder and broadcast decoder."""
+    return config.updated(
+        quick(),
+        model=dict(
+            encoder_channels=(64, 64, 64, 64),
+            broadcast_layers=2,
+            broadcast_channels=64,
+        ),
+        data=dict(dataset="sdn_sprites/colored"),
+        optimizer=dict(learning_rate=3e-4),
+        run=dict(batch_size=16, steps=1_500_000),
+        evaluation=dict(metric_scale=1.0),
+    )
+
+
+PRESETS = {"quick": quick, "sdn_paper": sdn_paper, "broadcast_paper": broadcast_paper}
+DEFAULT = "quick"

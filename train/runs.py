@@ -1,0 +1,185 @@
+"""Runs that describe themselves: output_dir/run_config.json.
+
+A training command records, beside its checkpoints:
+
+    format      2
+    command     "density" or "disentangle"
+    config      the full typed config (train.config.to_dict), image shape
+                resolved from the dataset
+    identity    the settings that define the run (a resume must match them)
+    model       keras.saving.serialize_keras_object(model)
+    optimizer   keras.optimizers.serialize(model.optimizer)
+
+so that `load` rebuilds the model and its optimizer, and restores the
+newest checkpoint, without importing a command. Directories written before
+typed configs (a flat dict of flag values, no "format") still load and
+resume: `read` converts them.
+"""
+
+import json
+import os
+
+import keras
+
+import models  # noqa: F401  (registers the models for deserialization)
+import sdn_tf
+from train import checkpoints
+from train import config as config_lib
+from train.configs import COMMANDS
+
+RUN_CONFIG = "run_config.json"
+FORMAT = 2
+
+
+def describe(command, config):
+    """The run_config.json of a run of `command` with `config`, less its
+    model (see with_model)."""
+    return {
+        "format": FORMAT,
+        "command": command,
+        "config": config_lib.to_dict(config),
+        "identity": _json(config_lib.identity(config)),
+    }
+
+
+def with_model(record, model):
+    """`record` with the serialized model and its (compiled) optimizer."""
+    return dict(
+        record,
+        model=keras.saving.serialize_keras_object(model),
+        optimizer=keras.optimizers.serialize(model.optimizer),
+    )
+
+
+def _json(values):
+    return json.loads(json.dumps(values))
+
+
+def read(output_dir):
+    """The run_config.json of output_dir (an older one converted), or a
+    ValueError when output_dir holds none."""
+    path = os.path.join(output_dir, RUN_CONFIG)
+    if not os.path.exists(path):
+        raise ValueError(
+            "Received an invalid value for argument `output_dir`: no "
+            f"{RUN_CONFIG} in {output_dir}; it is not a training run's directory."
+        )
+    with open(path, encoding="utf-8") as f:
+        record = json.load(f)
+    if "format" not in record:
+        record = upgrade(record, output_dir)
+    return record
+
+
+def typed_config(record):
+    """The typed config a run_config.json records."""
+    module = COMMANDS[record["command"]]
+    return config_lib.from_dict(module.Config(), record["config"])
+
+
+def upgrade(flat, output_dir="."):
+    """A run_config.json from before typed configs (a flat dict of the
+    settings that defined the run, and "command") in today's format, less
+    the serialized model and optimizer (rebuilt from the config)."""
+    command = flat.get("command")
+    if command not in COMMANDS:
+        raise ValueError(
+            f"{os.path.join(output_dir, RUN_CONFIG)} names no known command "
+            f"(got {command!r}); expected one of {tuple(COMMANDS)}."
+        )
+    module = COMMANDS[command]
+    base = module.PRESETS[module.DEFAULT]()
+    paths = config_lib.aliases(base, module.RENAMED)
+    values = {}
+    for name, value in flat.items():
+        if name == "command" or name in module.RETIRED:
+            continue
+        if name not in paths or paths[name] == "config":
+            raise ValueError(
+                f"{os.path.join(output_dir, RUN_CONFIG)} holds the setting {name!r}, "
+                "which no setting of today's config matches; train a new run."
+            )
+        values[paths[name]] = config_lib.as_tuples(value)
+    config = config_lib.with_settings(base, values)
+    return describe(command, with_image_shape(config))
+
+
+def check(output_dir, record):
+    """Refuses an output directory that holds a different run's checkpoints.
+
+    Settings marked changeable (steps, logging, paths) may differ; every
+    other one must match.
+
+    Raises:
+      ValueError: when output_dir has checkpoints of another run, or
+        checkpoints without a run_config.json.
+    """
+    has_checkpoints = checkpoints.complete_checkpoints(
+        os.path.join(output_dir, checkpoints.CHECKPOINTS)
+    )
+    if not has_checkpoints:
+        return
+    if not os.path.exists(os.path.join(output_dir, RUN_CONFIG)):
+        raise ValueError(
+            f"Received an invalid value for argument `output_dir`: {output_dir} "
+            f"holds checkpoints but no {RUN_CONFIG}, so they belong to another "
+            "run; choose a new output directory."
+        )
+    previous = read(output_dir)
+    old, new = previous["identity"], _json(record["identity"])
+    if previous["command"] != record["command"]:
+        old, new = {"command": previous["command"]}, {"command": record["command"]}
+    differences = {
+        k: (old.get(k), new.get(k))
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k)
+    }
+    if differences:
+        listed = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in differences.items())
+        raise ValueError(
+            f"Received an invalid value for argument `output_dir`: {output_dir} "
+            f"holds checkpoints of a different run ({listed}). Use a new output "
+            "directory, or rerun with the original settings to resume."
+        )
+
+
+def write(output_dir, record):
+    checkpoints.write_json_atomically(os.path.join(output_dir, RUN_CONFIG), record)
+
+
+def load(output_dir):
+    """(model, typed config) of a run, its newest checkpoint restored.
+
+    The model and optimizer are deserialized from run_config.json (rebuilt
+    from the config for runs recorded before it held them).
+    """
+    record = read(output_dir)
+    config = typed_config(record)
+    if "model" in record:
+        model = keras.saving.deserialize_keras_object(record["model"])
+        optimizer = keras.optimizers.deserialize(record["optimizer"])
+    else:
+        model = config_lib.build_model(config)
+        optimizer = config.optimizer.make()
+    model.compile(optimizer=optimizer)
+    model.build()
+    model.optimizer.build(model.trainable_variables)
+    if checkpoints.Checkpointer(output_dir, model).restore_or_start() == 0:
+        raise ValueError(f"No checkpoint in {output_dir} to restore.")
+    return model, config
+
+
+def with_image_shape(config):
+    """`config` with model.image_shape set to its dataset's image shape;
+    a ValueError when the config names another shape."""
+    info = sdn_tf.data.dataset_info(config.data.dataset, data_dir=config.data.data_dir)
+    shape = tuple(int(d) for d in info.image_shape)
+    wanted = config.model.image_shape
+    if wanted is not None and tuple(wanted) != shape:
+        raise ValueError(
+            "Received an invalid value for argument `model.image_shape`: the "
+            f"config asks for {tuple(wanted)}, dataset {config.data.dataset!r} "
+            f"has {shape} images (leave model.image_shape None to take the "
+            "dataset's)."
+        )
+    return config_lib.updated(config, model=dict(image_shape=shape))
