@@ -76,6 +76,14 @@ class BetaVAE(vae.VariationalModel):
         model that takes `num_bits`). Defaults to 8.
       observation_options: extra options of the observation model, e.g.
         {"variance": 0.3} for "gaussian" (not `num_bits`).
+      encoder_hidden: the encoder's fully connected hidden layer (Table 8);
+        False feeds the convolutions straight to the posterior layer, as
+        the authors' code (lib/DisentanglementVAE.py). Defaults to True.
+      latent_parameterization: "log_scale" (std = exp(s)) or "log_variance"
+        (std = exp(s / 2), the authors' code) of the posterior. Defaults to
+        "log_scale".
+      sdn_correct_first_row: the SDN layer corrects the first row of its
+        sweep (Algorithm 1); False is the authors' sweep. Defaults to True.
       **kwargs: keras.Model arguments (name, ...).
 
     Example:
@@ -106,6 +114,9 @@ class BetaVAE(vae.VariationalModel):
         broadcast_mlp_layers=0,
         num_bits=8,
         observation_options=None,
+        encoder_hidden=True,
+        latent_parameterization="log_scale",
+        sdn_correct_first_row=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -176,6 +187,15 @@ class BetaVAE(vae.VariationalModel):
             observation, image_shape[-1], observation_options, num_bits=num_bits
         )
         self.observation_options = dict(observation_options or {})
+        self.encoder_hidden = arguments.boolean(encoder_hidden, "encoder_hidden")
+        self.latent_parameterization = arguments.one_of(
+            latent_parameterization,
+            "latent_parameterization",
+            latent.PARAMETERIZATIONS,
+        )
+        self.sdn_correct_first_row = arguments.boolean(
+            sdn_correct_first_row, "sdn_correct_first_row"
+        )
 
         self.beta = self.add_weight(
             name="beta",
@@ -199,11 +219,10 @@ class BetaVAE(vae.VariationalModel):
                     channels, 4, 2, padding="same", activation="relu", name=f"conv_{i}"
                 )
             )
-        stack += [
-            layers.Flatten(),
-            layers.Dense(self.hidden_units, activation="relu", name="fc"),
-            layers.Dense(2 * self.latent_dim, name="posterior"),
-        ]
+        stack.append(layers.Flatten())
+        if self.encoder_hidden:
+            stack.append(layers.Dense(self.hidden_units, activation="relu", name="fc"))
+        stack.append(layers.Dense(2 * self.latent_dim, name="posterior"))
         return keras.Sequential(stack, name="encoder")
 
     # Decoder
@@ -212,7 +231,9 @@ class BetaVAE(vae.VariationalModel):
 
     # Probabilistic parts
     def posterior(self, images):
-        return latent.gaussian_from_params(self.encoder(images))
+        return latent.gaussian_from_params(
+            self.encoder(images), parameterization=self.latent_parameterization
+        )
 
     def likelihood(self, z):
         """p(x | z) over the observation's support."""
@@ -317,6 +338,9 @@ class BetaVAE(vae.VariationalModel):
             broadcast_mlp_layers=self.broadcast_mlp_layers,
             num_bits=self.num_bits,
             observation_options=self.observation_options,
+            encoder_hidden=self.encoder_hidden,
+            latent_parameterization=self.latent_parameterization,
+            sdn_correct_first_row=self.sdn_correct_first_row,
         )
         return config
 
@@ -359,6 +383,7 @@ def _upsampling_decoder(model, outputs, sdn):
                     directions=model.sdn_directions,
                     kernel_size=4,
                     transpose=True,
+                    correct_first_row=model.sdn_correct_first_row,
                     **{**kwargs, "name": f"sdn_{i}"},
                 )
             )

@@ -133,6 +133,8 @@ class IAFStep(keras.layers.Layer):
         hidden layers). Defaults to 100.
       num_layers: positive int, masked type-B layers after the type-A one
         (the authors: 2). Defaults to 2.
+      kernel_initializer: initializer of the masked kernels (before the
+        mask). Defaults to "glorot_uniform".
       **kwargs: base Layer arguments (name, dtype, ...).
 
     Input shape:
@@ -152,21 +154,30 @@ class IAFStep(keras.layers.Layer):
     (TensorShape([3, 5, 5, 2]), TensorShape([3]))
     """
 
-    def __init__(self, z_size, context_size=100, num_layers=2, **kwargs):
+    def __init__(
+        self,
+        z_size,
+        context_size=100,
+        num_layers=2,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.z_size = arguments.positive_integer(z_size, "z_size")
         self.context_size = arguments.positive_integer(context_size, "context_size")
         # At least one type-B layer: the last one outputs (m, s).
         self.num_layers = arguments.positive_integer(num_layers, "num_layers")
-        self.first = MaskedConv2D(
-            self.context_size, "A", name="masked_a", dtype=self.dtype_policy
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        options = dict(
+            kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy
         )
+        self.first = MaskedConv2D(self.context_size, "A", name="masked_a", **options)
         self.hidden = [
             MaskedConv2D(
                 2 * self.z_size if i == self.num_layers - 1 else self.context_size,
                 "B",
                 name=f"masked_b_{i}",
-                dtype=self.dtype_policy,
+                **options,
             )
             for i in range(self.num_layers)
         ]
@@ -194,5 +205,6 @@ class IAFStep(keras.layers.Layer):
             z_size=self.z_size,
             context_size=self.context_size,
             num_layers=self.num_layers,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         return config

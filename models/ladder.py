@@ -76,6 +76,14 @@ class LadderLayer(keras.layers.Layer):
       top: bool, the topmost layer, whose bottom-up output nothing reads
         (the top-down pass starts from a learned constant), so it has no
         up_b. Defaults to False.
+      latent_parameterization: how the networks' outputs give the Gaussians'
+        scales: "log_scale" (std = exp(s)) or "log_variance" (std =
+        exp(s / 2), the authors' code). Defaults to "log_scale".
+      kernel_initializer: initializer of every convolution kernel (and of
+        the SDN layers' input kernels). Defaults to "glorot_uniform"; the
+        authors' code uses "orthogonal".
+      correct_first_row: the ResSDN layers correct the first row of each
+        sweep (Algorithm 1); False is the authors' sweep. Defaults to True.
       **kwargs: base Layer arguments (name, dtype, ...).
 
     Input shape:
@@ -115,6 +123,9 @@ class LadderLayer(keras.layers.Layer):
         iaf_layers=2,
         weight_norm=True,
         top=False,
+        latent_parameterization="log_scale",
+        kernel_initializer="glorot_uniform",
+        correct_first_row=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -130,25 +141,32 @@ class LadderLayer(keras.layers.Layer):
         self.weight_norm = arguments.boolean(weight_norm, "weight_norm")
         self.sdn_features, self.context_size = sdn_features, context_size
         self.directions_a, self.directions_b = tuple(directions_a), tuple(directions_b)
+        self.latent_parameterization = arguments.one_of(
+            latent_parameterization,
+            "latent_parameterization",
+            latent.PARAMETERIZATIONS,
+        )
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.correct_first_row = arguments.boolean(
+            correct_first_row, "correct_first_row"
+        )
+        conv_options = dict(
+            weight_norm=self.weight_norm,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+        )
+        sdn_options = dict(conv_options, correct_first_row=self.correct_first_row)
         q_channels, p_channels = 2 * z_size + context_size, 2 * z_size
         self.split_down = [h_size, h_size + q_channels]
-        dtype = self.dtype_policy
         stride = 2 if self.downsample else 1
         kernel = 4 if self.downsample else 3
         self.up_a = convolution(
-            h_size + q_channels,
-            kernel,
-            stride,
-            weight_norm=self.weight_norm,
-            name="up_a",
-            dtype=dtype,
+            h_size + q_channels, kernel, stride, name="up_a", **conv_options
         )
         self.up_b = (
             None
             if self.top
-            else convolution(
-                2 * h_size, 3, weight_norm=self.weight_norm, name="up_b", dtype=dtype
-            )
+            else convolution(2 * h_size, 3, name="up_b", **conv_options)
         )
         if sdn_features:
             self.down_a = ResSpatialDependency(
@@ -156,9 +174,8 @@ class LadderLayer(keras.layers.Layer):
                 sdn_features,
                 self.directions_a,
                 kernel_size=3,
-                weight_norm=self.weight_norm,
                 name="down_a",
-                dtype=dtype,
+                **sdn_options,
             )
             self.down_b = ResSpatialDependency(
                 2 * h_size,
@@ -167,29 +184,28 @@ class LadderLayer(keras.layers.Layer):
                 kernel_size=kernel,
                 strides=stride,
                 transpose=self.downsample,
-                weight_norm=self.weight_norm,
                 name="down_b",
-                dtype=dtype,
+                **sdn_options,
             )
         else:
             self.down_a = convolution(
-                h_size + q_channels + p_channels,
-                3,
-                weight_norm=self.weight_norm,
-                name="down_a",
-                dtype=dtype,
+                h_size + q_channels + p_channels, 3, name="down_a", **conv_options
             )
             self.down_b = convolution(
                 2 * h_size,
                 kernel,
                 stride,
                 transpose=self.downsample,
-                weight_norm=self.weight_norm,
                 name="down_b",
-                dtype=dtype,
+                **conv_options,
             )
         self.iaf = iaf.IAFStep(
-            z_size, context_size, iaf_layers, name="iaf", dtype=dtype
+            z_size,
+            context_size,
+            iaf_layers,
+            kernel_initializer=self.kernel_initializer,
+            name="iaf",
+            dtype=self.dtype_policy,
         )
 
     @property
@@ -227,7 +243,11 @@ class LadderLayer(keras.layers.Layer):
         t = self.down_a(ops.elu(x))
         h_det = t[..., : self.h_size]
         q_down = t[..., self.h_size : self.split_down[1]]
-        prior = latent.gaussian_from_params(t[..., self.split_down[1] :], event_ndims=3)
+        prior = latent.gaussian_from_params(
+            t[..., self.split_down[1] :],
+            event_ndims=3,
+            parameterization=self.latent_parameterization,
+        )
         log_q = log_p = None
         if z is None and q_up is not None:
             z, log_q = self._posterior_sample(q_up + q_down, deterministic, seed)
@@ -250,7 +270,11 @@ class LadderLayer(keras.layers.Layer):
         """z and log q(z) of the Gaussian-then-IAF posterior (float32)."""
         params = ops.cast(params, "float32")
         z = self.z_size
-        gaussian = latent.gaussian_from_params(params[..., : 2 * z], event_ndims=3)
+        gaussian = latent.gaussian_from_params(
+            params[..., : 2 * z],
+            event_ndims=3,
+            parameterization=self.latent_parameterization,
+        )
         loc, scale = gaussian.distribution.loc, gaussian.distribution.scale
         if deterministic:
             z0 = loc
@@ -272,5 +296,8 @@ class LadderLayer(keras.layers.Layer):
             iaf_layers=self.iaf_layers,
             weight_norm=self.weight_norm,
             top=self.top,
+            latent_parameterization=self.latent_parameterization,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            correct_first_row=self.correct_first_row,
         )
         return config

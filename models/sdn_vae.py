@@ -33,7 +33,7 @@ from keras import ops
 
 from models import ladder, vae
 from sdn_tf import arguments
-from sdn_tf.distributions import quantization
+from sdn_tf.distributions import latent, quantization
 from sdn_tf.layers import ResSpatialDependency
 from sdn_tf.layers.weight_norm import convolution
 
@@ -64,8 +64,13 @@ def _image_shape(image_shape):
     return tuple(int(d) for d in shape)
 
 
+def _width(value):
+    return value is None or (arguments.is_integer(value) and value > 0)
+
+
 def _scales(scales):
-    """((resolution, layers, sdn_features or None), ...) as ints, checked."""
+    """((resolution, layers, features), ...) as ints, checked; `features` is
+    one SDN width (or None) for the scale, or one per layer."""
     entries = tuple(tuple(s) if isinstance(s, (tuple, list)) else s for s in scales)
     arguments.check(
         len(entries) > 0
@@ -76,14 +81,74 @@ def _scales(scales):
             and s[0] > 0
             and arguments.is_integer(s[1])
             and s[1] >= 1
-            and (s[2] is None or (arguments.is_integer(s[2]) and s[2] > 0))
+            and (
+                _width(s[2])
+                or (
+                    isinstance(s[2], (tuple, list))
+                    and len(s[2]) == s[1]
+                    and all(_width(f) for f in s[2])
+                )
+            )
             for s in entries
         ),
         "scales",
-        "(resolution, layers >= 1, sdn_features or None) triples of positive integers",
+        "(resolution, layers >= 1, sdn_features) triples of positive integers, "
+        "sdn_features an int, None, or one of those per layer",
         scales,
     )
-    return tuple((int(s), int(n), None if f is None else int(f)) for s, n, f in entries)
+
+    def features(value):
+        if isinstance(value, (tuple, list)):
+            return tuple(None if f is None else int(f) for f in value)
+        return None if value is None else int(value)
+
+    return tuple((int(s), int(n), features(f)) for s, n, f in entries)
+
+
+def layer_widths(scales):
+    """The SDN width (or None) of every ladder layer, bottom-up."""
+    widths = []
+    for _, count, features in scales:
+        per_layer = features if isinstance(features, tuple) else (features,) * count
+        widths.extend(per_layer)
+    return tuple(widths)
+
+
+def decremented_widths(
+    layers, resolution, start, decrement, minimum=50, max_resolution=None
+):
+    """The authors' rule for SDN widths (lib/DensityVAE.py, lines 83-105), as
+    `scales` with one width per layer.
+
+    Going up the ladder, a layer whose input resolution is at most
+    `max_resolution` uses SDN with the current width; after each such layer
+    that halves the resolution (the first of every scale but the first),
+    the width drops by `decrement`, never below `minimum`. So a downsampling
+    layer keeps the finer scale's width, and CIFAR-10's (layers (5, 5, 5),
+    start 360, decrement 128) gives 360 x 6, 232 x 5, 104 x 4.
+
+    Args:
+      layers: ladder layers per scale, bottom-up.
+      resolution: the first scale's resolution; each next scale halves it.
+      start, decrement, minimum: the widths (--sdn_nfeat_0, --sdn_nfeat_diff).
+      max_resolution: no SDN on inputs above it (--sdn_max_scale).
+
+    Returns:
+      ((resolution, layers, (width or None, ...)), ...) for SDNVAE's scales.
+    """
+    width, scales = start, []
+    for group, count in enumerate(layers):
+        scale_resolution = resolution // 2**group
+        widths = []
+        for j in range(count):
+            downsample = j == 0 and group > 0
+            seen = scale_resolution * 2 if downsample else scale_resolution
+            uses_sdn = max_resolution is None or seen <= max_resolution
+            widths.append(width if uses_sdn else None)
+            if downsample and uses_sdn:
+                width = max(minimum, width - decrement)
+        scales.append((scale_resolution, count, tuple(widths)))
+    return tuple(scales)
 
 
 @keras.saving.register_keras_serializable(package="sdn_tf")
@@ -94,9 +159,13 @@ class SDNVAE(vae.VariationalModel):
       image_shape: (height, width, channels), square.
       h_size: deterministic channels per layer (200 in Table 3).
       z_size: stochastic channels per layer (4, or 8 for CelebAHQ256).
-      scales: ((resolution, layers, sdn_features or None), ...) bottom-up,
-        starting at the first layer's resolution; consecutive resolutions
-        halve. Defaults to CIFAR-10's ((32, 5, 260), (16, 5, 240), (8, 5, 120)).
+      scales: ((resolution, layers, sdn_features), ...) bottom-up, starting
+        at the first layer's resolution; consecutive resolutions halve.
+        sdn_features is the scale's SDN width (None: convolutions) or a
+        tuple with one width (or None) per layer (see `decremented_widths`,
+        the authors' rule). The last layer's ResSDN takes the first layer's
+        width. Defaults to Table 3's CIFAR-10 ((32, 5, 260), (16, 5, 240),
+        (8, 5, 120)).
       sdn_directions: sweeps per ResSDN layer (2 for CIFAR-10).
       use_sdn: False gives IAF-VAE+ (convolutions everywhere).
       sdn_min_scale, sdn_max_scale: SDN only at resolutions in this range
@@ -115,6 +184,15 @@ class SDNVAE(vae.VariationalModel):
         "logistic_mixture" (the paper's).
       observation_options: its options other than `num_components` and
         `num_bits`, e.g. {"variance": 0.1} for "gaussian". Defaults to None.
+      latent_parameterization: "log_scale" (std = exp(s)) or "log_variance"
+        (std = exp(s / 2), the authors' code) for the priors and posteriors.
+        Defaults to "log_scale".
+      kernel_initializer: initializer of every convolution kernel.
+        Defaults to "glorot_uniform"; the authors' code: "orthogonal"
+        (lib/utils.py, weights_init).
+      sdn_correct_first_row: the SDN layers correct the first row of every
+        sweep, as Algorithm 1 (True), or leave it as the authors' code
+        does (False). Defaults to True.
       **kwargs: keras.Model arguments.
 
     Example:
@@ -147,6 +225,9 @@ class SDNVAE(vae.VariationalModel):
         weight_norm=True,
         observation="logistic_mixture",
         observation_options=None,
+        latent_parameterization="log_scale",
+        kernel_initializer="glorot_uniform",
+        sdn_correct_first_row=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -193,6 +274,15 @@ class SDNVAE(vae.VariationalModel):
         )
         self.iaf_context, self.iaf_layers = iaf_context, iaf_layers
         self.downsample_first, self.weight_norm = downsample_first, weight_norm
+        self.latent_parameterization = arguments.one_of(
+            latent_parameterization,
+            "latent_parameterization",
+            latent.PARAMETERIZATIONS,
+        )
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.sdn_correct_first_row = arguments.boolean(
+            sdn_correct_first_row, "sdn_correct_first_row"
+        )
         # Observation model p(x | z).
         self.observation = vae.observation_model(
             observation,
@@ -209,14 +299,19 @@ class SDNVAE(vae.VariationalModel):
 
         # First layer.
         stride, kernel = (2, 4) if downsample_first else (1, 3)
+        conv_options = dict(
+            weight_norm=weight_norm, kernel_initializer=self.kernel_initializer
+        )
         self.first_layer = convolution(
-            h_size, kernel, stride, weight_norm=weight_norm, name="first_layer"
+            h_size, kernel, stride, name="first_layer", **conv_options
         )
         # Ladder, bottom-up.
         self.ladder = []
-        for group, (resolution, count, features) in enumerate(scales):
+        widths = iter(layer_widths(scales))
+        for group, (resolution, count, _) in enumerate(scales):
             for j in range(count):
-                sdn = features if self.sdn_at(resolution, features) else None
+                width = next(widths)
+                sdn = width if self.sdn_at(resolution, width) else None
                 self.ladder.append(
                     ladder.LadderLayer(
                         h_size,
@@ -227,15 +322,17 @@ class SDNVAE(vae.VariationalModel):
                         directions_b=self._directions(sdn_directions) if sdn else (),
                         context_size=iaf_context,
                         iaf_layers=iaf_layers,
-                        weight_norm=weight_norm,
                         top=(group == len(scales) - 1 and j == count - 1),
+                        latent_parameterization=self.latent_parameterization,
+                        correct_first_row=self.sdn_correct_first_row,
                         name=f"ladder_{len(self.ladder)}",
+                        **conv_options,
                     )
                 )
         self.top_resolution = scales[-1][0]
         self.top = self.add_weight(name="top", shape=(h_size,), initializer="zeros")
         # Last layer.
-        image_features = scales[0][2]
+        image_features = layer_widths(scales)[0]
         if self.sdn_at(scales[0][0], image_features):
             self.last_layer = ResSpatialDependency(
                 self.num_params,
@@ -244,8 +341,9 @@ class SDNVAE(vae.VariationalModel):
                 kernel_size=kernel,
                 strides=stride,
                 transpose=downsample_first,
-                weight_norm=weight_norm,
+                correct_first_row=self.sdn_correct_first_row,
                 name="last_layer",
+                **conv_options,
             )
         else:
             self.last_layer = convolution(
@@ -253,8 +351,8 @@ class SDNVAE(vae.VariationalModel):
                 kernel,
                 stride,
                 transpose=downsample_first,
-                weight_norm=weight_norm,
                 name="last_layer",
+                **conv_options,
             )
         self.layer_kl = self.add_weight(
             name="layer_kl",
@@ -519,7 +617,10 @@ class SDNVAE(vae.VariationalModel):
             image_shape=self.image_shape,
             h_size=self.h_size,
             z_size=self.z_size,
-            scales=[list(s) for s in self.scales],
+            scales=[
+                [r, n, list(f) if isinstance(f, tuple) else f]
+                for r, n, f in self.scales
+            ],
             sdn_directions=self.sdn_directions,
             use_sdn=self.use_sdn,
             sdn_min_scale=self.sdn_min_scale,
@@ -533,5 +634,8 @@ class SDNVAE(vae.VariationalModel):
             weight_norm=self.weight_norm,
             observation=self.observation_name,
             observation_options=self.observation_options,
+            latent_parameterization=self.latent_parameterization,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            sdn_correct_first_row=self.sdn_correct_first_row,
         )
         return config

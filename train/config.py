@@ -67,13 +67,21 @@ class Data:
 
 @dataclasses.dataclass(frozen=True)
 class Optimizer:
-    """The optimizer and its learning-rate schedule (and the weights' EMA)."""
+    """The optimizer, its learning-rate schedule and the weights' EMA.
+
+    The rate is learning_rate * lr_decay_rate ** (step / lr_decay_steps),
+    over the updates applied (floor(step / lr_decay_steps) with
+    lr_staircase: a per-epoch decay such as PyTorch's ExponentialLR).
+    """
 
     name: str = setting("adamax", "Optimizer: 'adam' or 'adamax'.")
     learning_rate: float = setting(2e-3, "Learning rate (for the global batch).")
     lr_decay_steps: int = setting(
-        0, "Steps over which the learning rate halves (0: constant)."
+        0, "Steps per decay of the learning rate by lr_decay_rate (0: constant)."
     )
+    lr_decay_rate: float = setting(0.5, "Factor per lr_decay_steps steps.")
+    lr_staircase: bool = setting(False, "Decay in steps, not continuously.")
+    epsilon: float = setting(1e-7, "The optimizer's epsilon.")
     ema: float = setting(0.0, "EMA decay of the weights (0: no EMA).")
 
     OPTIMIZERS = ("adam", "adamax")
@@ -84,15 +92,28 @@ class Optimizer:
         rate = self.learning_rate
         if self.lr_decay_steps:
             rate = keras.optimizers.schedules.ExponentialDecay(
-                rate, self.lr_decay_steps, 0.5
+                rate, self.lr_decay_steps, self.lr_decay_rate, self.lr_staircase
             )
         cls = {"adam": keras.optimizers.Adam, "adamax": keras.optimizers.Adamax}
-        return cls[self.name](rate, use_ema=self.ema > 0, ema_momentum=self.ema or 0.99)
+        return cls[self.name](
+            rate,
+            epsilon=self.epsilon,
+            use_ema=self.ema > 0,
+            ema_momentum=self.ema or 0.99,
+        )
 
     def validate(self):
         arguments.one_of(self.name, "optimizer.name", self.OPTIMIZERS)
         arguments.positive_number(self.learning_rate, "optimizer.learning_rate")
         arguments.non_negative_integer(self.lr_decay_steps, "optimizer.lr_decay_steps")
+        arguments.check(
+            arguments.is_finite_number(self.lr_decay_rate)
+            and 0 < self.lr_decay_rate <= 1,
+            "optimizer.lr_decay_rate",
+            "a factor in (0, 1]",
+            self.lr_decay_rate,
+        )
+        arguments.positive_number(self.epsilon, "optimizer.epsilon")
         arguments.check(
             arguments.is_finite_number(self.ema) and 0 <= self.ema < 1,
             "optimizer.ema",

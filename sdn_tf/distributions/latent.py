@@ -14,8 +14,17 @@ import tensorflow_probability as tfp
 tfd = tfp.distributions
 
 
-def split_gaussian_params(params):
-    """[..., 2D] -> (loc [..., D], log_scale [..., D]) in float32."""
+# How a network's second half gives a Gaussian's scale: log std (ours) or
+# log variance (the authors' code, lib/probability.py IsoGaussian).
+PARAMETERIZATIONS = ("log_scale", "log_variance")
+
+
+def split_gaussian_params(params, parameterization="log_scale"):
+    """[..., 2D] -> (loc [..., D], log_scale [..., D]) in float32.
+
+    The second half is the log std, or the log variance (halved here) with
+    parameterization="log_variance".
+    """
     params = tf.cast(params, tf.float32)
     if params.shape[-1] is not None and params.shape[-1] % 2:
         raise ValueError(
@@ -23,6 +32,13 @@ def split_gaussian_params(params):
             f"last dimension [loc, log_scale], got shape {params.shape}."
         )
     loc, log_scale = tf.split(params, 2, axis=-1)
+    if parameterization == "log_variance":
+        return loc, 0.5 * log_scale
+    if parameterization != "log_scale":
+        raise ValueError(
+            "Received an invalid value for argument `parameterization`, expected "
+            f"one of {PARAMETERIZATIONS}, got {parameterization!r}."
+        )
     return loc, log_scale
 
 
@@ -39,9 +55,13 @@ def diagonal_gaussian(loc, log_scale, event_ndims=1, temperature=1.0):
     )
 
 
-def gaussian_from_params(params, event_ndims=1, temperature=1.0):
-    """diagonal_gaussian from the [loc, log_scale] halves of `params`."""
-    return diagonal_gaussian(*split_gaussian_params(params), event_ndims, temperature)
+def gaussian_from_params(
+    params, event_ndims=1, temperature=1.0, parameterization="log_scale"
+):
+    """diagonal_gaussian from the [loc, log_scale] (or [loc, log_variance])
+    halves of `params`."""
+    loc, log_scale = split_gaussian_params(params, parameterization)
+    return diagonal_gaussian(loc, log_scale, event_ndims, temperature)
 
 
 def standard_normal(shape, event_ndims=1, temperature=1.0):

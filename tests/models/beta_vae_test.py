@@ -300,3 +300,30 @@ def test_observations_are_the_observation_registry(monkeypatch):
     assert model.observation.variance == 2.0 and model.log_scale is None
     terms = model.compute_terms(_images(2, size=16, channels=1))
     assert all(np.isfinite(float(v)) for v in terms.values())
+
+
+def test_the_authors_options():
+    model = BetaVAE(
+        image_shape=(32, 32, 1),
+        latent_dim=3,
+        decoder="sdn",
+        sdn_scale=16,
+        sdn_features=4,
+        sdn_directions=("right",),
+        encoder_hidden=False,
+        latent_parameterization="log_variance",
+        sdn_correct_first_row=False,
+    )
+    names = [layer.name for layer in model.encoder.layers]
+    assert "fc" not in names and names[-2:] == ["flatten", "posterior"]
+    assert not model.decoder.get_layer("sdn_2").correct_first_row
+    images = np.zeros((2, 32, 32, 1), "float32")
+    outputs = np.asarray(model.encoder(images))
+    np.testing.assert_allclose(
+        np.asarray(model.posterior_scale(images)),
+        np.exp(0.5 * outputs[:, 3:]),
+        rtol=1e-5,
+    )
+    assert BetaVAE.from_config(model.get_config()).latent_parameterization == (
+        "log_variance"
+    )

@@ -5,13 +5,12 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import sdn_test_case
 from models import SDNVAE
 from models import sdn_vae as sdn_vae_lib
 from sdn_tf.distributions import DiscretizedLogisticMixture, quantization
-from sdn_tf.layers import ResSpatialDependency
+from sdn_tf.layers import ResSpatialDependency, SpatialDependency
 
 TINY = dict(
     image_shape=(8, 8, 3),
@@ -316,17 +315,79 @@ def test_a_diverged_decoder_gives_nan_images_not_plausible_ones():
     assert np.isnan(np.asarray(model.reconstruct(_images(2)))).all()
 
 
-def test_cifar10_config_builds_and_runs_one_training_step():
-    from train import config as config_lib
-    from train.configs import density
+def _authors_widths(image_size, depth, ds_list, start, decrement, max_scale=None):
+    """Their loop (lib/DensityVAE.py, lines 83-105), in their own terms: the
+    width of each of `depth` layers, None where a layer has no SDN."""
+    width, resolution, widths = start, image_size, []
+    for i in range(depth):
+        uses_sdn = max_scale is None or resolution <= max_scale
+        widths.append(width if uses_sdn else None)
+        if i in ds_list:
+            resolution //= 2
+            if uses_sdn:
+                width = max(50, width - decrement)
+    return tuple(widths)
 
-    config = density.cifar10()
-    model = config_lib.build_model(config, image_shape=(32, 32, 3))
-    assert model.depth == 15 and len(model.sdn_layers) == 2 * 15 + 1
-    model.compile(optimizer=config.optimizer.make(), run_eagerly=True)
-    images = tf.constant(_images(2, size=32))
-    logs = model.train_on_batch(images, return_dict=True)
-    assert np.isfinite(logs["loss"]) and logs["skipped_steps"] == 0
+
+@pytest.mark.parametrize(
+    "layers, size, start, decrement, max_resolution, depth, ds_list",
+    [
+        ((5, 5, 5), 32, 360, 128, None, 15, (5, 10)),  # CIFAR-10
+        ((3, 4, 4, 5), 32, 424, 0, None, 16, (3, 7, 11)),  # ImageNet32
+        ((4, 3, 2, 2, 2, 2, 2), 256, 400, 80, 64, 17, (4, 7, 9, 11, 13, 15)),
+        ((2, 2, 2, 2), 32, 120, 50, 16, 8, (2, 4, 6)),  # the minimum of 50
+    ],
+)
+def test_decremented_widths_follow_the_authors_rule(
+    layers, size, start, decrement, max_resolution, depth, ds_list
+):
+    scales = sdn_vae_lib.decremented_widths(
+        layers, size, start, decrement, max_resolution=max_resolution
+    )
+    assert [(r, n) for r, n, _ in scales] == [
+        (size // 2**g, n) for g, n in enumerate(layers)
+    ]
+    assert sdn_vae_lib.layer_widths(scales) == _authors_widths(
+        size, depth, ds_list, start, decrement, max_resolution
+    )
+
+
+def test_per_layer_widths_reach_the_ladder_and_the_last_layer():
+    scales = ((8, 2, (6, None)), (4, 2, (5, 7)))
+    model = SDNVAE(**dict(TINY, scales=scales))
+    assert [step.sdn_features for step in model.ladder] == [6, None, 5, 7]
+    assert model.last_layer.spatial.num_features == 6
+    assert len(model.sdn_layers) == 2 * 3 + 1
+    rebuilt = SDNVAE.from_config(model.get_config())
+    assert [step.sdn_features for step in rebuilt.ladder] == [6, None, 5, 7]
+    with pytest.raises(ValueError, match="one of those per layer"):
+        SDNVAE(**dict(TINY, scales=((8, 1, (6, 6)), (4, 1, 8))))
+
+
+def test_the_authors_options_reach_every_layer():
+    model = SDNVAE(
+        **TINY,
+        kernel_initializer="orthogonal",
+        latent_parameterization="log_variance",
+        sdn_correct_first_row=False,
+    )
+    convolutions = [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.Conv2D | keras.layers.Conv2DTranspose)
+    ]
+    assert len(convolutions) > 10
+    for layer in convolutions:
+        assert isinstance(layer.kernel_initializer, keras.initializers.Orthogonal), (
+            layer.path
+        )
+    sweeps = [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, SpatialDependency)
+    ]
+    assert sweeps and not any(layer.correct_first_row for layer in sweeps)
+    assert {step.latent_parameterization for step in model.ladder} == {"log_variance"}
 
 
 def test_the_default_observation_is_the_papers_logistic_mixture():

@@ -35,35 +35,76 @@ def test_configs_hold_table_3():
             c.model.iaf_context,
         )
 
-    assert row("cifar10") == (
+    assert row("cifar10_table3") == (
         8, 15, 200, 4, 2, "adamax", 0.002, 32, 5, 0.999, 0.01, True, 100
     )  # fmt: skip
-    assert row("imagenet32") == (
+    assert row("imagenet32_table3") == (
         8, 16, 200, 4, 3, "adamax", 0.002, 32, 10, 0.9995, 0.01, False, 100
     )  # fmt: skip
-    assert row("celebahq256") == (
+    assert row("celebahq256_table3") == (
         5, 17, 200, 8, 2, "adamax", 0.001, 4, 30, 0.999, 0.01, True, 100
     )  # fmt: skip
     assert [density.PRESETS[n]().data.dataset for n in density.PRESETS] == [
         "cifar10",
         "downsampled_imagenet/32x32",
         "celeb_a_hq/256",
+        "cifar10",
+        "downsampled_imagenet/32x32",
+        "celeb_a_hq/256",
         "sdn_photo_patches",
         "sdn_photo_patches",
     ]
-    cifar = density.cifar10().model.scales
+    cifar = density.cifar10_table3().model.scales
     assert {s: f for s, _, f in cifar} == {32: 260, 16: 240, 8: 120}
-    celeba = density.celebahq256().model.scales
+    celeba = density.celebahq256_table3().model.scales
     assert [(s, n) for s, n, _ in celeba] == [
         (256, 4), (128, 3), (64, 2), (32, 2), (16, 2), (8, 2), (4, 2)
     ]  # fmt: skip
     assert [f for _, _, f in celeba] == [None, None, 360, 360, 360, 360, 360]
-    imagenet = density.imagenet32().model.scales
+    imagenet = density.imagenet32_table3().model.scales
     assert imagenet == ((32, 4, 424), (16, 4, 424), (8, 4, 424), (4, 4, 424))
 
 
+def test_the_authors_cifar10_model_has_table_4s_parameter_count():
+    # Counting needs no particular initialization: Glorot builds faster.
+    config = density.cifar10()
+    model = config_lib.build_model(
+        config, image_shape=(32, 32, 3), kernel_initializer="glorot_uniform"
+    )
+    widths = [step.sdn_features for step in model.ladder]
+    assert widths == [360] * 6 + [232] * 5 + [104] * 4
+    assert model.last_layer.spatial.num_features == 360
+    assert len(model.last_layer.spatial.directions) == 4
+    # Table 4: 121M; the authors' code builds 121.4M with an unused 0.72M.
+    assert model.count_params() == pytest.approx(120.7e6, rel=0.002)
+    assert model.count_params() == pytest.approx(121e6, rel=0.02)
+    baseline = config_lib.build_model(
+        config, image_shape=(32, 32, 3), use_sdn=False
+    )  # IAF-VAE+, Table 4's CNN row
+    assert baseline.count_params() == pytest.approx(42e6, rel=0.02)
+
+
+def test_the_authors_presets_hold_their_scripts_settings():
+    cifar = density.cifar10()
+    assert (cifar.run.steps, cifar.run.batch_size) == (196_000, 256)
+    assert cifar.model.latent_parameterization == "log_variance"
+    assert cifar.model.kernel_initializer == "orthogonal"
+    assert cifar.model.sdn_correct_first_row  # Algorithm 1 (README table)
+    schedule = cifar.optimizer.make()._learning_rate
+    assert float(schedule(195)) == pytest.approx(0.002)
+    assert float(schedule(196)) == pytest.approx(0.002 * 0.999)
+    assert float(schedule(136_000)) == pytest.approx(0.002 * 0.999**693, rel=1e-4)
+    imagenet = density.imagenet32()
+    assert [n for _, n, _ in imagenet.model.scales] == [3, 4, 4, 5]
+    assert imagenet.optimizer.lr_decay_steps == 0  # no decay in their script
+    celeba = density.celebahq256()
+    widths = [w for _, _, ws in celeba.model.scales for w in ws]
+    assert widths == [None] * 8 + [400, 400, 320, 320, 240, 240, 160, 160, 80]
+    assert (celeba.model.z_size, celeba.model.iaf_context) == (8, 96)
+
+
 def test_the_learning_rate_decays_exponentially():
-    optimizer = density.cifar10().optimizer.make()
+    optimizer = density.cifar10_table3().optimizer.make()
     schedule = optimizer._learning_rate
     assert float(schedule(0)) == pytest.approx(0.002)
     assert float(schedule(200_000)) == pytest.approx(0.001)

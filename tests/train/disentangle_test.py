@@ -38,7 +38,22 @@ def test_presets_hold_the_papers_settings():
         broadcast.model.observation,
         broadcast.model.decoder,
     ) == ("adam", 3e-4, 16, "bernoulli", "broadcast")
-    assert set(disentangle.PRESETS) == {"quick", "sdn_paper", "broadcast_paper"}
+    assert set(disentangle.PRESETS) == {
+        "quick",
+        "sdn_paper",
+        "sdn_authors",
+        "broadcast_paper",
+    }
+    authors = disentangle.sdn_authors()  # train_3dshapes.sh
+    assert (
+        authors.model.encoder_hidden,
+        authors.model.fc_channels,
+        authors.model.sdn_directions,
+        authors.model.latent_parameterization,
+        authors.optimizer.anneal_steps,
+        authors.model.beta,
+        authors.run.batch_size,
+    ) == (False, 64, ("right",), "log_variance", 0, 1.0, 128)
 
 
 @pytest.mark.parametrize(

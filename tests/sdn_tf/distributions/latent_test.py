@@ -79,3 +79,20 @@ def test_flow_kl_without_a_sample_raises():
 def test_odd_params_raise():
     with pytest.raises(ValueError, match="even last dimension"):
         latent.split_gaussian_params(np.zeros((2, 5), "float32"))
+
+
+def test_a_log_variance_gives_the_square_root_of_its_exponential():
+    rng = np.random.default_rng(0)
+    params = rng.normal(size=(3, 4)).astype(np.float32)
+    loc, log_variance = params[:, :2], params[:, 2:]
+    gaussian = latent.gaussian_from_params(params, parameterization="log_variance")
+    np.testing.assert_allclose(np.asarray(gaussian.mean()), loc)
+    np.testing.assert_allclose(
+        np.asarray(gaussian.stddev()), np.sqrt(np.exp(log_variance)), rtol=1e-6
+    )
+    default = latent.gaussian_from_params(params)
+    np.testing.assert_allclose(
+        np.asarray(default.stddev()), np.exp(log_variance), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="`parameterization`, expected one of"):
+        latent.split_gaussian_params(params, "variance")
