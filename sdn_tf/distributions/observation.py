@@ -211,7 +211,10 @@ class Gaussian(_UnitIntervalModel):
 @register
 class Logistic(ObservationModel):
     """One discretized logistic per value on the [-1, 1] grid; the log-scale
-    is a variable of the model (pass it to `distribution`)."""
+    is a variable of the model (pass it to `distribution`). `reconstruct`
+    gives the exact mode: the grid value nearest to the mean, or an edge
+    value where the bin that takes a tail holds more mass (means within a
+    few scales of an edge, or scales wide against [-1, 1])."""
 
     name = "logistic"
     learnable_scale = True
@@ -237,7 +240,13 @@ class Logistic(ObservationModel):
 
 @register
 class LogisticMixture(ObservationModel):
-    """PixelCNN++'s discretized mixture of logistics on the [-1, 1] grid."""
+    """PixelCNN++'s discretized mixture of logistics on the [-1, 1] grid.
+
+    `reconstruct` gives the exact channel-by-channel mode of each pixel
+    (`DiscretizedLogisticMixture.mode`), not the most probable component's
+    mean that PixelCNN++ shows (`argmax_component_mean`), which jumps
+    between components where neighbouring logits change places.
+    """
 
     name = "logistic_mixture"
 

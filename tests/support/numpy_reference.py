@@ -195,3 +195,105 @@ def pixelcnn_pp_log_prob(x, params, num_components, num_bits, tiny_bin_threshold
     log_mix = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
     per_pixel = np.logaddexp.reduce(log_probs + log_mix, axis=-1)
     return per_pixel.sum(axis=(1, 2))
+
+
+def grid_values(num_bits):
+    """The 2**num_bits values x_k = 2k / (K - 1) - 1, as float32 computes
+    them, in float64."""
+    levels = 2**num_bits
+    k = np.arange(levels, dtype=np.float32)
+    return (k * np.float32(2.0 / (levels - 1)) - np.float32(1.0)).astype(np.float64)
+
+
+def discretized_logistic_log_pmf(x, mean, log_scale, num_bits):
+    """log P(x) of logistics discretized to the grid, float64, broadcasting.
+
+    Interior values: log(F(x + h) - F(x - h)) with F the logistic CDF; the
+    lowest value takes all the mass below x + h, the highest all the mass
+    above x - h. Log-scales are clamped at -7.
+    """
+    half = 1.0 / (2**num_bits - 1)
+    x, mean = np.asarray(x, np.float64), np.asarray(mean, np.float64)
+    scale = np.exp(np.maximum(np.asarray(log_scale, np.float64), -7.0))
+    upper = (x + half - mean) / scale
+    lower = (x - half - mean) / scale
+    # F(u) - F(l) = F(-l) - F(-u): subtract where both terms are small.
+    flip = upper + lower > 0
+    a = np.where(flip, -lower, upper)
+    b = np.where(flip, -upper, lower)
+    with np.errstate(over="ignore", divide="ignore"):
+        interior = np.log(sigmoid(a) - sigmoid(b))
+    return np.where(
+        x < -1.0 + 0.5 * half,
+        _log_sigmoid(upper),
+        np.where(x > 1.0 - 0.5 * half, _log_sigmoid(-lower), interior),
+    )
+
+
+def discretized_logistic_mode(loc, log_scale, num_bits):
+    """The most probable grid value of each discretized logistic, by scoring
+    every grid value (the lowest of ties)."""
+    grid = grid_values(num_bits)
+    loc, log_scale = np.broadcast_arrays(
+        np.asarray(loc, np.float64), np.asarray(log_scale, np.float64)
+    )
+    log_p = discretized_logistic_log_pmf(
+        grid, loc[..., None], log_scale[..., None], num_bits
+    )
+    return grid[np.argmax(log_p, axis=-1)]
+
+
+def mixture_channel_log_pmf(params, earlier, num_components, num_channels, num_bits):
+    """log P(x_c = v | x_<c = earlier) for every grid value v, per pixel.
+
+    params: [..., H, W, M + 3MC] in the sdn_tf layout; earlier: the values
+    of channels 0 .. c-1, each [..., H, W]. From the joint of the first c+1
+    channels, log sum_m pi_m prod_{c' <= c} P(x_c' | m), the means of G and
+    B shifted by tanh(coefficients) times the earlier values (PixelCNN++,
+    three channels only), normalized over v. Returns [..., H, W, K].
+    """
+    m, channel = num_components, len(earlier)
+    params = np.asarray(params, np.float64)
+    grid = grid_values(num_bits)
+    logits = params[..., :m]
+    rest = params[..., m:].reshape(*params.shape[:-1], num_channels, 3 * m)
+    means, log_scales = rest[..., :m], rest[..., m : 2 * m]
+    coeffs = np.tanh(rest[..., 2 * m :])
+    # The colour prefix, with a trailing axis of the K candidates for x_c.
+    prefix = [np.asarray(v, np.float64)[..., None] for v in earlier]
+    prefix.append(np.broadcast_to(grid, (*params.shape[:-1], len(grid))))
+    joint = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+    joint = joint[..., None, :]  # [..., H, W, 1, M]
+    for c in range(channel + 1):
+        mean = means[..., c, :][..., None, :]
+        if num_channels == 3 and c == 1:
+            mean = mean + coeffs[..., None, 0, :] * prefix[0][..., None]
+        if num_channels == 3 and c == 2:
+            mean = (
+                mean
+                + coeffs[..., None, 1, :] * prefix[0][..., None]
+                + coeffs[..., None, 2, :] * prefix[1][..., None]
+            )
+        joint = joint + discretized_logistic_log_pmf(
+            prefix[c][..., None], mean, log_scales[..., c, :][..., None, :], num_bits
+        )
+    log_p = np.logaddexp.reduce(joint, axis=-1)  # [..., H, W, K]
+    return log_p - np.logaddexp.reduce(log_p, axis=-1, keepdims=True)
+
+
+def sequential_mixture_mode(params, num_components, num_channels, num_bits):
+    """The channel-by-channel mode of a discretized logistic mixture.
+
+    x_0 = argmax_v P(x_0 = v), then x_c = argmax_v P(x_c = v | x_<c), each
+    over every grid value (the lowest of ties). Returns the modes and the
+    conditional means E[x_c | x_<c] at those modes, both [..., H, W, C].
+    """
+    grid = grid_values(num_bits)
+    modes, means = [], []
+    for _ in range(num_channels):
+        log_p = mixture_channel_log_pmf(
+            params, modes, num_components, num_channels, num_bits
+        )
+        modes.append(grid[np.argmax(log_p, axis=-1)])
+        means.append((np.exp(log_p) * grid).sum(axis=-1))
+    return np.stack(modes, axis=-1), np.stack(means, axis=-1)

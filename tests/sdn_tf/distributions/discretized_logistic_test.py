@@ -243,16 +243,19 @@ def test_samples_lie_on_the_grid_and_are_deterministic_given_the_seed():
     np.testing.assert_allclose(levels, np.round(levels), atol=1e-4)
 
 
-def test_temperature_zero_sampling_returns_the_mode():
+def test_temperature_zero_sampling_returns_the_argmax_component_mean():
     rng = np.random.default_rng(8)
     for m, c in [(4, 3), (2, 1)]:
         dist = Mixture(_params(rng, (2, 3, 3), m=m, c=c), m, c)
         np.testing.assert_array_equal(
-            dist.sample(seed=(1, 2), temperature=0.0).numpy(), dist.mode().numpy()
+            dist.sample(seed=(1, 2), temperature=0.0).numpy(),
+            dist.argmax_component_mean().numpy(),
         )
-    single = DiscretizedLogistic(rng.normal(size=(2, 3, 3, 3)).astype("float32"), -1.0)
+    loc = rng.normal(size=(2, 3, 3, 3)).astype("float32")
+    single = DiscretizedLogistic(loc, -1.0)
     np.testing.assert_array_equal(
-        single.sample(seed=(3, 4), temperature=0.0).numpy(), single.mode().numpy()
+        single.sample(seed=(3, 4), temperature=0.0).numpy(),
+        quantization.quantize(tf.constant(loc), 8).numpy(),
     )
 
 
@@ -265,7 +268,175 @@ def test_lower_temperature_concentrates_samples():
     assert spread[1] < 0.6 * spread[0]
 
 
-def test_mode_is_the_most_probable_component_mean_coupled():
+# --- Mode ------------------------------------------------------------------
+
+
+def _run(execution, fn, *arrays):
+    """fn(*arrays) eagerly, as a tf.function with unknown shapes, or under XLA."""
+    if execution == "eager":
+        return fn(*arrays)
+    specs = [tf.TensorSpec([None] * np.ndim(a), tf.float32) for a in arrays]
+    compiled = tf.function(fn, input_signature=specs, jit_compile=execution == "xla")
+    return compiled(*arrays)
+
+
+def _levels(values, num_bits):
+    """Indices on the grid of values that lie on it."""
+    return np.searchsorted(quantization.grid(num_bits), values)
+
+
+@pytest.mark.parametrize("execution", ["eager", "function", "xla"])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("bits", [1, 5, 8])
+def test_mode_matches_the_numpy_sequential_mode(bits, channels, execution):
+    rng = np.random.default_rng(10 * bits + channels)
+    m = 4
+    params = np.concatenate(
+        [
+            _params(rng, (2, 6, 5), m=m, c=channels),
+            _params(rng, (2, 6, 5), m=m, c=channels, extreme=True),
+        ]
+    )
+
+    def mode_and_mean(p):
+        dist = Mixture(p, m, channels, num_bits=bits)
+        return dist.mode(), dist.sequential_mean()
+
+    mode, mean = [t.numpy() for t in _run(execution, mode_and_mean, params)]
+    grid = quantization.grid(bits)
+    assert mode.shape == (4, 6, 5, channels) and np.isin(mode, grid).all()
+    for c in range(channels):
+        # log P(x_c = v | the earlier channels as chosen), for every v.
+        log_p = numpy_reference.mixture_channel_log_pmf(
+            params, [mode[..., k] for k in range(c)], m, channels, bits
+        )
+        chosen = np.take_along_axis(log_p, _levels(mode[..., c], bits)[..., None], -1)
+        # float32 against float64: values tied within 1e-4 nats may swap.
+        np.testing.assert_array_less(log_p.max(axis=-1) - chosen[..., 0], 1e-4)
+        expected_mean = (np.exp(log_p) * grid).sum(axis=-1)
+        np.testing.assert_allclose(mean[..., c], expected_mean, atol=2e-5)
+    expected, _ = numpy_reference.sequential_mixture_mode(params, m, channels, bits)
+    assert np.mean(mode == expected) > 0.97
+
+
+def test_one_channel_mode_beats_every_value_and_the_argmax_component_mean():
+    rng = np.random.default_rng(11)
+    m = 5
+    params = np.concatenate(
+        [
+            _params(rng, (40, 1, 1), m=m, c=1),
+            _params(rng, (40, 1, 1), m=m, c=1, extreme=True),
+        ]
+    )  # 80 one-pixel images
+    dist = Mixture(params, m, 1, num_bits=8)
+    every_value = dist.log_prob(quantization.grid(8).reshape(256, 1, 1, 1, 1))
+    at_mode = dist.log_prob(dist.mode()).numpy()
+    at_argmax_component = dist.log_prob(dist.argmax_component_mean()).numpy()
+    np.testing.assert_array_less(every_value.numpy().max(axis=0) - at_mode, 1e-5)
+    assert np.all(at_mode >= at_argmax_component - 1e-5)
+    assert np.sum(at_mode > at_argmax_component + 0.1) >= 10  # it matters
+
+
+def test_three_channel_mode_is_the_greedy_mode_of_the_joint():
+    """Brute force over all 4096 colours of 4 bits, from log_prob alone:
+    the most probable R, then G given it, then B given both."""
+    rng = np.random.default_rng(12)
+    m, bits = 3, 4
+    params = np.concatenate(
+        [
+            _params(rng, (8, 1, 1), m=m, c=3),
+            _params(rng, (8, 1, 1), m=m, c=3, extreme=True),
+        ]
+    )  # 16 one-pixel images
+    dist = Mixture(params, m, 3, num_bits=bits)
+    g = quantization.grid(bits)
+    colours = np.array(list(itertools.product(g, g, g)), "float32")
+    joint = dist.log_prob(colours.reshape(16**3, 1, 1, 1, 3)).numpy()
+    joint = np.exp(joint.astype(np.float64)).reshape(16, 16, 16, -1)  # r, g, b, image
+    levels = _levels(dist.mode().numpy().reshape(-1, 3), bits)
+    for image, (r, gr, b) in enumerate(levels):
+        p = joint[..., image]
+        for marginal, chosen in [
+            (p.sum(axis=(1, 2)), r),  # P(R)
+            (p[r].sum(axis=1), gr),  # P(R = r, G)
+            (p[r, gr], b),  # P(R = r, G = g, B)
+        ]:
+            assert marginal[chosen] >= marginal.max() * (1 - 1e-4)
+
+
+def _one_component_params(loc, log_scale):
+    loc = np.asarray(loc, "float32")[..., None]
+    log_scale = np.broadcast_to(np.asarray(log_scale, "float32")[..., None], loc.shape)
+    zeros = np.zeros_like(loc)
+    return np.concatenate([zeros, loc, log_scale, zeros], axis=-1)
+
+
+def test_one_component_mode_is_the_nearest_value_away_from_the_edges():
+    rng = np.random.default_rng(13)
+    # Narrow logistics (s < 0.011) at least 0.1 from the edges.
+    loc = rng.uniform(-0.9, 0.9, size=(60, 1, 1)).astype("float32")
+    log_scale = rng.uniform(-10.0, -4.5, size=loc.shape).astype("float32")
+    dist = Mixture(_one_component_params(loc, log_scale), 1, 1)
+    nearest = quantization.quantize(tf.constant(loc[..., None]), 8).numpy()
+    np.testing.assert_array_equal(dist.mode().numpy(), nearest)
+    np.testing.assert_array_equal(dist.argmax_component_mean().numpy(), nearest)
+
+
+def test_an_edge_value_is_the_mode_when_its_tail_outweighs_every_bin():
+    loc = np.array([-0.99, 0.1, 0.3, 0.985, 5.0, -2.0, 0.5, -0.3], "float32")
+    log_scale = np.array([-3.0, 0.0, -1.0, -4.5, -2.0, -12.0, -9.0, -5.0], "float32")
+    loc, log_scale = loc.reshape(8, 1, 1), log_scale.reshape(8, 1, 1)
+    expected = numpy_reference.discretized_logistic_mode(loc, log_scale, 8)
+    np.testing.assert_allclose(
+        expected.ravel(),
+        [-1.0, 1.0, 1.0, 1.0, 1.0, -1.0, 127 / 255, -77 / 255],
+        atol=1e-6,
+    )
+    mixture = Mixture(_one_component_params(loc, log_scale), 1, 1)
+    np.testing.assert_allclose(mixture.mode().numpy()[..., 0], expected, atol=1e-7)
+    single = DiscretizedLogistic(loc[..., None], log_scale[..., None])
+    np.testing.assert_allclose(single.mode().numpy()[..., 0], expected, atol=1e-7)
+    # Rounding the mean misses the first four.
+    rounded = mixture.argmax_component_mean().numpy().ravel()
+    assert np.sum(np.abs(rounded - expected.ravel()) > 1e-6) == 4
+
+
+@pytest.mark.parametrize("execution", ["eager", "function", "xla"])
+@pytest.mark.parametrize("bits", [1, 3, 8])
+def test_discretized_logistic_mode_scores_every_value(bits, execution):
+    rng = np.random.default_rng(bits)
+    loc = rng.uniform(-1.5, 1.5, size=(4, 5, 6, 1)).astype("float32")
+    log_scale = rng.uniform(-9.0, 1.0, size=(5, 6, 1)).astype("float32")
+    mode = _run(
+        execution,
+        lambda a, b: DiscretizedLogistic(a, b, num_bits=bits).mode(),
+        loc,
+        log_scale,
+    ).numpy()
+    assert mode.shape == loc.shape and np.isin(mode, quantization.grid(bits)).all()
+    expected = numpy_reference.discretized_logistic_mode(loc, log_scale, bits)
+    log_p = numpy_reference.discretized_logistic_log_pmf(mode, loc, log_scale, bits)
+    best = numpy_reference.discretized_logistic_log_pmf(expected, loc, log_scale, bits)
+    np.testing.assert_array_less(best - log_p, 1e-4)
+    assert np.mean(mode == expected) > 0.97
+    # The one-component mixture agrees.
+    params = _one_component_params(
+        loc[..., 0], np.broadcast_to(log_scale[..., 0], loc.shape[:-1])
+    )
+    np.testing.assert_array_equal(
+        Mixture(params, 1, 1, num_bits=bits).mode().numpy(), mode
+    )
+
+
+def test_sequential_mean_of_one_channel_is_the_mean():
+    rng = np.random.default_rng(14)
+    dist = Mixture(_params(rng, (2, 3, 4), m=3, c=1, extreme=True), 3, 1)
+    np.testing.assert_allclose(
+        dist.sequential_mean().numpy(), dist.mean().numpy(), atol=2e-5
+    )
+
+
+def test_argmax_component_mean_is_the_most_probable_component_mean_coupled():
     m = 2
     params = np.zeros((1, 1, Mixture.num_params(m, 3)), "float32")
     params[..., :m] = [0.0, 3.0]  # component 1 is most probable
@@ -273,7 +444,7 @@ def test_mode_is_the_most_probable_component_mean_coupled():
     rest[:, 0, 1] = [0.5, -0.2, 0.1]
     rest[:, 2, 1] = np.arctanh([0.5, -0.5, 1.0 - 1e-6])
     params[..., m:] = rest.reshape(-1)
-    mode = Mixture(params, m, 3, num_bits=8).mode().numpy().ravel()
+    mode = Mixture(params, m, 3, num_bits=8).argmax_component_mean().numpy().ravel()
     q = lambda v: float(quantization.quantize(tf.constant(v), 8))  # noqa: E731
     r = q(0.5)
     g = q(-0.2 + 0.5 * r)
@@ -411,6 +582,10 @@ def test_nan_parameters_give_nan_images_not_plausible_ones():
     params = np.full((1, 2, 2, Mixture.num_params(2, 3)), np.nan, "float32")
     mixture = Mixture(params, 2, 3)
     assert np.isnan(mixture.mode().numpy()).all()
+    assert np.isnan(mixture.sequential_mean().numpy()).all()
+    assert np.isnan(mixture.argmax_component_mean().numpy()).all()
+    params[0, 0, 0] = 0.0  # one finite pixel among NaN ones
+    assert np.isnan(Mixture(params, 2, 3).mode().numpy()).sum() == 3 * 3
     assert np.isnan(mixture.sample(seed=(1, 2)).numpy()).all()
     logistic = DiscretizedLogistic(np.full((2, 2, 1), np.nan, "float32"), 0.0)
     assert np.isnan(logistic.mode().numpy()).all()

@@ -115,6 +115,28 @@ def test_bad_arguments_raise(call, message):
         call()
 
 
+def test_logistic_models_reconstruct_with_the_exact_mode():
+    # A pixel whose largest logit belongs to a wide component (mean 0.5)
+    # while a narrow one (mean -0.3) holds the most probable value.
+    model = observation.get("logistic_mixture", 1, num_components=2)
+    params = np.zeros((1, 1, 2, model.num_params), "float32")
+    params[..., :2] = [0.1, 0.0]  # logits
+    params[..., 2:4] = [0.5, -0.3]  # means
+    params[..., 4:6] = [-1.5, -5.0]  # log-scales
+    params[0, 0, 1, 2:6] = [0.2, 0.2, -4.0, -4.0]  # a plain pixel beside it
+    dist = model.distribution(params)
+    recon = model.reconstruct(params).numpy()
+    np.testing.assert_array_equal(recon, dist.mode().numpy())
+    np.testing.assert_allclose(recon.ravel(), [-77 / 255, 51 / 255], atol=1e-6)
+    assert dist.argmax_component_mean().numpy().ravel()[0] > 0.4  # the wide mean
+
+    # A logistic near the lowest value: its bin takes the whole lower tail.
+    model = observation.get("logistic", 1)
+    loc = np.array([-0.97, 0.2], "float32").reshape(1, 1, 2, 1)
+    recon = model.reconstruct(loc, tf.constant(-3.0)).numpy().ravel()
+    np.testing.assert_allclose(recon, [-1.0, 51 / 255], atol=1e-6)
+
+
 @pytest.mark.parametrize("name", ["bernoulli", "logistic"])
 def test_uint8_images_give_the_targets_of_their_grid_values(name):
     model = observation.get(name, 3)
