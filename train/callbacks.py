@@ -1,16 +1,128 @@
-"""Callbacks of the training loop: checkpoints, stopping, summaries."""
+"""Callbacks of the training loop (checkpoints, stopping, summaries) and
+the console of the commands: a few lines and one progress bar on stdout,
+logs on stderr only as --verbosity asks.
+
+The commands (`python -m train.density`, ...) import this module before
+anything else: importing it starts TensorFlow quietly in such a process
+(see `quiet_start`).
+"""
 
 import contextlib
+import os
 import signal
+import sys
+import tempfile
 import threading
 import time
 
-import keras
-import numpy as np
-import tensorflow as tf
-from absl import logging
+# --- A quiet start ----------------------------------------------------------------
 
-from train import checkpoints
+
+def verbosity_argument(argv):
+    """The value of absl's --verbosity (-v) in `argv`, or None when it is not
+    given (or not an integer, which absl refuses later)."""
+    value, arguments = None, iter(argv[1:])
+    for argument in arguments:
+        if argument == "--":
+            break
+        name, has_value, text = argument.lstrip("-").partition("=")
+        if argument.startswith("-") and name in ("verbosity", "v"):
+            try:
+                value = int(text if has_value else next(arguments, ""))
+            except ValueError:
+                value = None
+    return value
+
+
+def tensorflow_log_level(verbosity):
+    """TF_CPP_MIN_LOG_LEVEL for absl's --verbosity: TensorFlow's C++ INFO
+    lines from 0 (INFO) up, its warnings at -1, errors at -2; when the flag
+    is not given, only fatal errors (3) (e.g. no "failed call to cuInit" on
+    a machine without a GPU)."""
+    if verbosity is None:
+        return "3"
+    return str(min(3, max(0, -verbosity)))
+
+
+@contextlib.contextmanager
+def _native_stderr_held_back():
+    """Keeps what is written to file descriptor 2 in the block (native code's
+    lines included); shows it only when the block raises."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2: nothing to hold back
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+            sys.stderr.flush()
+        except BaseException:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _main_is_a_command():
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec is not None and spec.name.split(".")[0] == "train"
+
+
+@contextlib.contextmanager
+def quiet_start(argv, command=True):
+    """The block around the imports that load TensorFlow, in a command.
+
+    TensorFlow reads TF_CPP_MIN_LOG_LEVEL once, when it loads: this sets it
+    from --verbosity (tensorflow_log_level) unless the user has set it.
+    Some lines come before TensorFlow applies that level (absl's "All log
+    messages before absl::InitializeLog()...", oneDNN's notice, "Could not
+    find cuda drivers"): they are held back, and shown only when loading
+    fails or the level is 0. Without --verbosity, TFDS's progress bars stay
+    off too (TQDM_DISABLE, read when tqdm loads). A no-op unless `command`
+    (a process other than a train command is left as it is).
+    """
+    if not command:
+        yield
+        return
+    verbosity = verbosity_argument(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", tensorflow_log_level(verbosity))
+    if verbosity is None or verbosity < 0:
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] in ("", "0"):
+        yield
+        return
+    with _native_stderr_held_back():
+        yield
+
+
+with quiet_start(sys.argv, command=_main_is_a_command()):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from absl import flags, logging
+
+    from train import checkpoints
+
+
+def quiet_logs(flag_values=flags.FLAGS):
+    """Keeps the commands' logs at WARNING unless --verbosity is given.
+
+    absl.app.run raises the level to INFO when --verbosity is not given, and
+    TFDS, absl and TensorFlow log pages at INFO; a command calls this first
+    thing in main(). --verbosity=0 shows the INFO logs, 1 the debug ones.
+    """
+    if not flag_values["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
+
+
+# --- Callbacks ------------------------------------------------------------------
 
 
 def _uses_ema(model):
@@ -233,3 +345,144 @@ class Summaries(CountsSteps):
 
     def on_train_end(self, logs=None):
         self.writer.flush()
+
+
+# --- The console ---------------------------------------------------------------
+
+
+class Console:
+    """What a run prints on stdout: a few lines (what it trains, on what,
+    where outputs go, each long phase as it starts, the result) and one
+    progress bar (see Progress). Logs go to stderr (absl, --verbosity).
+
+    Args:
+      enabled: False makes every method a no-op: the workers of a
+        multi-worker run other than the chief stay quiet.
+      stream: where to print (default: sys.stdout as it is now, so that
+        what the run prints stays there while a library's prints are
+        redirected).
+    """
+
+    def __init__(self, enabled=True, stream=None):
+        self.enabled, self.stream = enabled, stream or sys.stdout
+        self._bar_open = False  # a bar is drawn on the current line
+
+    def is_terminal(self):
+        return bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def say(self, text):
+        """Prints `text` on a line of its own (below a bar being drawn)."""
+        if self.enabled:
+            self.end_bar()
+            self.stream.write(f"{text}\n")
+            self.stream.flush()
+
+    def draw(self, text):
+        """Redraws the bar's line in place (a terminal only)."""
+        if self.enabled:
+            self.stream.write(f"\r{text}\x1b[K")  # \x1b[K: clear the line's rest
+            self.stream.flush()
+            self._bar_open = True
+
+    def end_bar(self):
+        """Ends the bar's line, so that what follows starts on a new one."""
+        if self._bar_open:
+            self.stream.write("\n")
+            self._bar_open = False
+
+
+class Progress(CountsSteps):
+    """One progress bar over the run's steps, from the step it starts (or
+    resumes) at to `total_steps`, with the running means of the loss and,
+    where the model has them, bits/dim and KL (Keras' own bar, which restarts
+    every epoch, stays off: fit runs with verbose=0).
+
+    On a terminal the bar is redrawn in place (at most 10 times a second);
+    otherwise, and with verbose=2, it is printed as a line after the first
+    step (which traces the model), at every tenth of the run and at least
+    every `every_seconds`, so that a log file gets a few lines, not one per
+    step.
+    """
+
+    NAMES = ("loss", "bpd", "kl")
+    every_seconds = 300
+
+    def __init__(self, console, total_steps, verbose="auto", width=24):
+        super().__init__()
+        self.console, self.total_steps, self.width = console, total_steps, width
+        self.verbose = verbose
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._in_place = self.verbose != 2 and self.console.is_terminal()
+        self._first_step, self._started = self.step, time.monotonic()
+        self._after_first = None  # the first step traces: timed apart
+        self._drawn, self._line = self._started, None
+        if self._in_place:  # the first step (tracing) may take minutes
+            self.console.draw(self._format({}, self._started, 0))
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        now, done = time.monotonic(), self.step - self._first_step
+        if done == 1:
+            self._after_first = now
+        last = self.step >= self.total_steps
+        self._line = self._format(logs or {}, now, done)
+        if self._in_place:
+            if last or now - self._drawn >= 0.1:
+                self.console.draw(self._line)
+                self._drawn = now
+        else:
+            tenth = max(1, self.total_steps // 10)
+            if (
+                last
+                or done == 1
+                or self.step % tenth == 0
+                or now - self._drawn >= self.every_seconds
+            ):
+                self.console.say(self._line)
+                self._line, self._drawn = None, now  # printed
+
+    def on_train_end(self, logs=None):
+        if self._in_place:
+            if self._line:
+                self.console.draw(self._line)  # the last state, however recent
+            self.console.end_bar()
+        elif self._line:  # stopped between two printed lines
+            self.console.say(self._line)
+
+    def _format(self, logs, now, done):
+        total = self.total_steps
+        filled = int(self.width * min(self.step, total) / total)
+        digits = len(str(total))
+        text = (
+            f"Step {self.step:{digits}d}/{total} "
+            f"[{'#' * filled}{'.' * (self.width - filled)}] "
+            f"{100 * self.step / total:3.0f}%"
+        )
+        if done > 1 and self._after_first is not None:
+            per_step = (now - self._after_first) / (done - 1)
+            text += f" {per_step:.2f} s/step"
+            if self.step < total:
+                text += f", {_duration(per_step * (total - self.step))} left"
+            else:
+                text += f", {_duration(now - self._started)} in all"
+        else:
+            text += f" {_duration(now - self._started)}"
+        for name in self.NAMES:
+            if name in logs:
+                text += f" - {name} {float(np.mean(logs[name])):.4f}"
+        skipped = int(np.max(logs.get("skipped_steps", 0)))
+        if skipped:
+            text += f" - skipped {skipped}"
+        return text
+
+
+def _duration(seconds):
+    """3s, 4m05s, 2h07m."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -140,7 +140,7 @@ class Run:
     keep_checkpoints: int = setting(3, "Checkpoints to keep.", True)
     log_every: int = setting(100, "Steps between TensorBoard scalars.", True)
     image_every: int = setting(0, "Steps between TensorBoard images (0: none).", True)
-    epoch_steps: int = setting(1000, "Steps per Keras epoch (progress bar).", True)
+    epoch_steps: int = setting(1000, "Steps per Keras fit epoch.", True)
     max_consecutive_skips: int = setting(
         10, "Consecutive non-finite steps that stop training.", True
     )
@@ -149,7 +149,9 @@ class Run:
     )
     precision: str = setting("float32", f"Keras dtype policy: {runtime.PRECISIONS}.")
     export: bool = setting(False, "Export a SavedModel at the end.", True)
-    verbose: Any = setting("auto", "Keras fit verbosity: 'auto', 0, 1 or 2.", True)
+    verbose: Any = setting(
+        "auto", "Progress bar: 'auto', 0 (none), 1 (redrawn) or 2 (lines).", True
+    )
 
     def validate(self):
         """Raises ValueError for a bad setting, before any work."""

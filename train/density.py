@@ -16,15 +16,21 @@ test-set negative ELBO in bits/dim with the EMA weights, writes
 samples.png (rows: temperatures) and results.json, and with --export a
 SavedModel. `python -m train.evaluate` computes the importance-weighted
 bound and the figures of a finished run.
+
+Prints what it trains, one progress bar and the result; rerunning a
+finished run prints its earlier result and trains nothing. --verbosity=0
+(absl's flag) adds the INFO logs and TensorFlow's own start-up lines.
 """
+
+# First: in a command, importing callbacks starts TensorFlow quietly.
+from train import callbacks as callbacks_lib  # isort: split
 
 import os
 
 import keras
 import numpy as np
-from absl import app, logging
+from absl import app, flags
 
-from train import callbacks as callbacks_lib
 from train import command, datasets, figures, loop, runs
 from train import config as config_lib
 from train.configs import density as configs
@@ -47,9 +53,16 @@ def layer_kl_scalars(model):
     return {f"kl_per_layer/layer_{i:02d}": v for i, v in enumerate(values)}
 
 
+RESULTS = "results.json"
+
+
 def run(config):
-    """Trains (or resumes), evaluates and samples; returns a summary dict."""
-    config, strategy = command.start(config)  # bad settings: ValueError here
+    """Trains (or resumes), evaluates and samples; returns a summary dict.
+
+    A rerun of a finished run trains nothing and keeps its results.json
+    (see command.is_current).
+    """
+    config, strategy, console = command.start(config)  # bad settings: ValueError
     keras.utils.set_random_seed(config.run.seed)
     temperatures = config.evaluation.temperatures
 
@@ -59,9 +72,10 @@ def run(config):
         return model
 
     def make_dataset(global_batch, seed):
-        return datasets.load_split(
-            config, "train", global_batch, repeat=True, seed=seed
-        )
+        with command.dataset_notices(console):
+            return datasets.load_split(
+                config, "train", global_batch, repeat=True, seed=seed
+            )
 
     def images_for_summaries(model):
         return {f"samples/t{t}": model.sample(8, t) for t in temperatures}
@@ -74,46 +88,57 @@ def run(config):
         runs.describe(configs.COMMAND, config),
         image_fn=images_for_summaries,
         scalar_fn=layer_kl_scalars,
+        console=console,
     )
-    model = result.model
-    summary = {
-        "step": result.step,
-        "start_step": result.start_step,
-        "dataset": config.data.dataset,
-        "training": {k: [float(x) for x in v] for k, v in result.history.items()},
-    }
+    model, output_dir = result.model, config.run.output_dir
+    earlier = command.earlier_summary(config, result, RESULTS)
+    if command.is_current(earlier, config):
+        summary = command.finish(model, config, earlier, RESULTS, console)
+        console.say(f"Its results, from {os.path.join(output_dir, RESULTS)}:")
+        report(summary, config, console)
+        return summary
+    summary = command.training_summary(config, result, earlier)
+    console.say("Evaluating the test split with the EMA weights...")
     summary["test_bpd"], summary["test_nonfinite_batches"] = test_bits_per_dim(
         model, config, config.run.batch_size
     )
-    logging.info("Test negative ELBO: %.4f bits/dim", summary["test_bpd"])
     grid = figures.grid(figures.sample_grid(model, temperatures), columns=8)
-    samples_path = os.path.join(config.run.output_dir, "samples.png")
+    samples_path = os.path.join(output_dir, "samples.png")
     summary["figures"] = {"samples": figures.save_png(grid, samples_path, scale=2)}
-    summary["logs"] = os.path.join(config.run.output_dir, "logs")
-    return command.finish(model, config, summary, "results.json")
+    summary["logs"] = os.path.join(output_dir, "logs")
+    summary = command.finish(model, config, summary, RESULTS, console)
+    report(summary, config, console)
+    return summary
+
+
+def report(summary, config, console):
+    """The result, and where the run's outputs are."""
+    console.say(f"Test negative ELBO: {summary['test_bpd']:.4f} bits/dim")
+    if summary.get("test_nonfinite_batches"):
+        console.say(
+            f"  ({summary['test_nonfinite_batches']} test batches left out: not finite)"
+        )
+    console.say(f"Samples:     {summary['figures']['samples']}")
+    command.say_outputs(console, config, summary, RESULTS, "Results")
 
 
 # --- Command line ------------------------------------------------------------
 
 
+def define_flags(flag_values=flags.FLAGS):
+    command.define_flags(configs, flag_values)
+
+
 def main(argv):
     del argv
+    callbacks_lib.quiet_logs()
     config = command.config_from_flags(configs)
     try:
-        summary = run(config)
+        run(config)
     except command.RUN_ERRORS as stopped:
         command.exit_on(stopped)
-    out = config.run.output_dir
-    print(f"Trained to step {summary['step']}.")
-    print(f"Test negative ELBO: {summary['test_bpd']:.4f} bits/dim")
-    print(f"Samples:     {summary['figures']['samples']}")
-    print(f"TensorBoard: tensorboard --logdir {summary['logs']}")
-    print(f"Checkpoints: {os.path.join(out, 'checkpoints')}")
-    if "saved_model" in summary:
-        print(f"SavedModel:  {summary['saved_model']}")
-    print(f"Results:     {os.path.join(out, 'results.json')}")
 
 
 if __name__ == "__main__":
-    command.define_flags(configs)
+    define_flags()
     app.run(main)

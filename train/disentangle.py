@@ -14,19 +14,25 @@ rerunning the command resumes), evaluates the disentanglement metrics every
 --metric_interval steps and at the end (output_dir/metrics.json), and
 writes reconstructions.png, traversals.png and, for two-factor circles
 datasets, geometry.png.
+
+Prints what it trains, one progress bar and the result; rerunning a
+finished run prints its earlier result and trains nothing. --verbosity=0
+(absl's flag) adds the INFO logs and TensorFlow's own start-up lines.
 """
+
+# First: in a command, importing callbacks starts TensorFlow quietly.
+from train import callbacks as callbacks_lib  # isort: split
 
 import inspect
 import os
 
 import keras
 import numpy as np
-from absl import app, logging
+from absl import app, flags, logging
 
 import sdn_tf
 from models import BetaAnnealing
 from sdn_tf.metrics import METRICS
-from train import callbacks as callbacks_lib
 from train import command, datasets, figures, loop, runs
 from train import config as config_lib
 from train.configs import disentangle as configs
@@ -45,10 +51,13 @@ def representation_fn(model, batch_size=256):
     return represent
 
 
-def evaluate_metrics(model, ground_truth, names, scale, seed):
-    """{metric: result dict}, sample sizes = the papers' defaults x scale."""
+def evaluate_metrics(model, ground_truth, names, scale, seed, say=None):
+    """{metric: result dict}, sample sizes = the papers' defaults x scale;
+    `say(text)` hears of each metric as it starts (they take minutes)."""
     results = {}
-    for name in names:
+    for number, name in enumerate(names, 1):
+        if say:
+            say(f"Computing the {name} metric ({number} of {len(names)})...")
         function, _, sizes = METRICS[name]
         defaults = inspect.signature(function).parameters
         kwargs = {size: max(20, int(defaults[size].default * scale)) for size in sizes}
@@ -61,7 +70,7 @@ def evaluate_metrics(model, ground_truth, names, scale, seed):
 
 class MetricsEvery(callbacks_lib.CountsSteps):
     """Evaluates the metrics every `interval` steps of the run (a resumed
-    run continues the count) into `history`."""
+    run continues the count) into `history`: evaluate(model, step)."""
 
     def __init__(self, interval, evaluate):
         super().__init__()
@@ -72,7 +81,7 @@ class MetricsEvery(callbacks_lib.CountsSteps):
         super().on_train_batch_end(batch, logs)
         if self.interval and self.step % self.interval == 0:
             self.history.append(
-                {"step": self.step, "metrics": self.evaluate(self.model)}
+                {"step": self.step, "metrics": self.evaluate(self.model, self.step)}
             )
 
 
@@ -131,9 +140,16 @@ def geometry_figure(model, ground_truth, points_per_factor=12):
 # --- The run -----------------------------------------------------------------
 
 
+METRICS_JSON = "metrics.json"
+
+
 def run(config):
-    """Trains (or resumes), evaluates and draws; returns a summary dict."""
-    config, strategy = command.start(config)  # bad settings: ValueError here
+    """Trains (or resumes), evaluates and draws; returns a summary dict.
+
+    A rerun of a finished run trains nothing and keeps its metrics.json
+    (see command.is_current).
+    """
+    config, strategy, console = command.start(config)  # bad settings: ValueError
     dataset = config.data.dataset
     ground_truth = None
     if sdn_tf.data.has_ground_truth(dataset):
@@ -146,14 +162,16 @@ def run(config):
         return model
 
     def make_dataset(global_batch, seed):
-        return datasets.load_split(config, "train", global_batch, True, seed)
+        with command.dataset_notices(console):
+            return datasets.load_split(config, "train", global_batch, True, seed)
 
     def images_for_summaries(model):
         return {"samples": np.asarray(model.sample(16, seed=config.run.seed))}
 
-    def evaluate(model):
+    def evaluate(model, step):
         if ground_truth is None:
             return {}
+        console.say(f"Disentanglement metrics at step {step}:")
         evaluation = config.evaluation
         return evaluate_metrics(
             model,
@@ -161,6 +179,7 @@ def run(config):
             evaluation.metrics,
             evaluation.metric_scale,
             config.run.seed,
+            say=console.say,
         )
 
     metric_callback = MetricsEvery(config.evaluation.metric_interval, evaluate)
@@ -173,45 +192,57 @@ def run(config):
         runs.describe(configs.COMMAND, config),
         extra_callbacks=[annealing, metric_callback],
         image_fn=images_for_summaries,
+        console=console,
     )
-    model = result.model
-    summary = {
-        "step": result.step,
-        "start_step": result.start_step,
-        "dataset": dataset,
-    }
+    model, output_dir = result.model, config.run.output_dir
+    earlier = command.earlier_summary(config, result, METRICS_JSON)
+    if command.is_current(earlier, config):
+        summary = command.finish(model, config, earlier, METRICS_JSON, console)
+        console.say(f"Its results, from {os.path.join(output_dir, METRICS_JSON)}:")
+        report(summary, config, console)
+        return summary
+    summary = command.training_summary(
+        config, result, earlier, history=metric_callback.history
+    )
     if ground_truth is None:
         logging.info(
             "%s has no renderable ground truth: no disentanglement metrics.", dataset
         )
-    final = evaluate(model)
+    final = evaluate(model, result.step)
     summary["metrics"] = final
     summary["scores"] = {name: final[name][METRICS[name][1]] for name in final}
-    summary["history"] = metric_callback.history
-    summary["training"] = {k: [float(x) for x in v] for k, v in result.history.items()}
-    summary["figures"] = write_figures(
-        model, ground_truth, config, config.run.output_dir
-    )
-    return command.finish(model, config, summary, "metrics.json")
+    summary["figures"] = write_figures(model, ground_truth, config, output_dir)
+    summary = command.finish(model, config, summary, METRICS_JSON, console)
+    report(summary, config, console)
+    return summary
+
+
+def report(summary, config, console):
+    """The scores, and where the run's outputs are."""
+    scores = summary["scores"]  # in METRICS order, as read back from JSON too
+    listed = ", ".join(f"{k} {scores[k]:.3f}" for k in METRICS if k in scores)
+    console.say(f"Disentanglement scores: {listed or 'none (no ground truth)'}")
+    console.say(f"Figures:     {', '.join(sorted(summary['figures'].values()))}")
+    command.say_outputs(console, config, summary, METRICS_JSON, "Metrics")
 
 
 # --- Command line ------------------------------------------------------------
 
 
+def define_flags(flag_values=flags.FLAGS):
+    command.define_flags(configs, flag_values)
+
+
 def main(argv):
     del argv
+    callbacks_lib.quiet_logs()
     config = command.config_from_flags(configs)
     try:
-        summary = run(config)
+        run(config)
     except command.RUN_ERRORS as stopped:
         command.exit_on(stopped)
-    print(f"Trained to step {summary['step']}; scores: {summary['scores']}")
-    print(
-        f"Wrote {os.path.join(config.run.output_dir, 'metrics.json')} and "
-        f"{', '.join(summary['figures'].values())}"
-    )
 
 
 if __name__ == "__main__":
-    command.define_flags(configs)
+    define_flags()
     app.run(main)

@@ -17,13 +17,15 @@ and writes them with evaluation.json into --eval_dir (default
 output_dir/evaluation).
 """
 
+# First: in a command, importing callbacks starts TensorFlow quietly.
+from train import callbacks as callbacks_lib  # isort: split
+
 import os
 
 import numpy as np
 from absl import app, flags, logging
 
 from sdn_tf import arguments
-from train import callbacks as callbacks_lib
 from train import checkpoints, datasets, figures, runs
 from train.configs import density as density_configs
 
@@ -101,17 +103,24 @@ def neighbourhood(model, image, layers, temperature, count=8):
     return np.asarray(model.decode(zs, fixed_layers=layers, temperature=temperature))
 
 
-def evaluate(model, config, eval_dir, settings):
-    """Bounds and figures of `model`; returns the evaluation dict."""
+def evaluate(model, config, eval_dir, settings, say=None):
+    """Bounds and figures of `model`; returns the evaluation dict.
+    `say(text)` hears of each long phase as it starts."""
     validate_settings(settings)
+    say = say or (lambda text: None)
     os.makedirs(eval_dir, exist_ok=True)
     results = {}
     with callbacks_lib.ema_weights(model):
         images = test_images(config, settings["num_images"])
         results["test_images"] = len(images)
+        say(f"Negative ELBO of {len(images)} test images...")
         results["test_bpd"] = negative_elbo_bpd(model, images)
         if settings["iw_samples"]:
             subset = images[: settings["iw_images"]]
+            say(
+                f"Importance-weighted bound: {settings['iw_samples']} samples "
+                f"for each of {len(subset)} test images..."
+            )
             iw, elbo = importance_weighted_bpd(
                 model, subset, settings["iw_samples"], settings["iw_chunk"]
             )
@@ -122,6 +131,7 @@ def evaluate(model, config, eval_dir, settings):
                 iw_elbo_bpd=elbo,
             )
         layers, temperature = settings["layer"], settings["temperature"]
+        say("Figures: samples, interpolations, neighbourhoods...")
         paths = {}
         samples = figures.sample_grid(model, settings["temperatures"])
         paths["samples"] = figures.save_png(
@@ -160,19 +170,26 @@ def evaluate(model, config, eval_dir, settings):
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-    flags.DEFINE_string("output_dir", None, "The train.density run's directory.")
+def define_flags(flag_values=FLAGS):
+    kw = dict(flag_values=flag_values)
+    flags.DEFINE_string("output_dir", None, "The train.density run's directory.", **kw)
     flags.DEFINE_string(
-        "eval_dir", None, "Where to write (default output_dir/evaluation)."
+        "eval_dir", None, "Where to write (default output_dir/evaluation).", **kw
     )
-    flags.DEFINE_integer("num_images", None, "Test images for the ELBO (all: unset).")
-    flags.DEFINE_integer("iw_samples", 1024, "Importance samples (0: skip).")
-    flags.DEFINE_integer("iw_chunk", 64, "Importance samples per forward pass.")
-    flags.DEFINE_integer("iw_images", 100, "Test images for the IW bound.")
-    flags.DEFINE_integer("layer", 2, "Top layers kept/interpolated in the figures.")
-    flags.DEFINE_float("temperature", 0.8, "Temperature of the sampled layers.")
-    flags.DEFINE_list("temperatures", ["1.0", "0.9", "0.8", "0.7"], "Sample rows.")
-    flags.mark_flag_as_required("output_dir")
+    flags.DEFINE_integer(
+        "num_images", None, "Test images for the ELBO (all: unset).", **kw
+    )
+    flags.DEFINE_integer("iw_samples", 1024, "Importance samples (0: skip).", **kw)
+    flags.DEFINE_integer("iw_chunk", 64, "Importance samples per forward pass.", **kw)
+    flags.DEFINE_integer("iw_images", 100, "Test images for the IW bound.", **kw)
+    flags.DEFINE_integer(
+        "layer", 2, "Top layers kept/interpolated in the figures.", **kw
+    )
+    flags.DEFINE_float("temperature", 0.8, "Temperature of the sampled layers.", **kw)
+    flags.DEFINE_list(
+        "temperatures", ["1.0", "0.9", "0.8", "0.7"], "Sample rows.", **kw
+    )
+    flags.mark_flag_as_required("output_dir", **kw)
 
 
 def _temperatures(values):
@@ -187,6 +204,7 @@ def _temperatures(values):
 
 def main(argv):
     del argv
+    callbacks_lib.quiet_logs()
     settings = dict(
         num_images=FLAGS.num_images,
         iw_samples=FLAGS.iw_samples,
@@ -199,9 +217,17 @@ def main(argv):
     validate_settings(settings)
     if runs.read(FLAGS.output_dir)["command"] != density_configs.COMMAND:
         raise SystemExit("Error: train.evaluate evaluates train.density runs.")
+    print(f"Restoring the newest checkpoint of {FLAGS.output_dir}...", flush=True)
     model, config = runs.load(FLAGS.output_dir)
+    print(
+        f"Model: {type(model).__name__}, {model.count_params():,} parameters, at "
+        f"step {checkpoints.training_step(model)}; data: {config.data.dataset}.",
+        flush=True,
+    )
     eval_dir = FLAGS.eval_dir or os.path.join(FLAGS.output_dir, "evaluation")
-    results = evaluate(model, config, eval_dir, settings)
+    results = evaluate(
+        model, config, eval_dir, settings, say=lambda text: print(text, flush=True)
+    )
     logging.info("%s", results)
     print(f"Test negative ELBO: {results['test_bpd']:.4f} bits/dim")
     if "iw_bpd" in results:

@@ -10,12 +10,14 @@ model, bits_per_dim(images). The EMA weights are exported when the run
 keeps them. The SavedModel needs TensorFlow only, not sdn_tf.
 """
 
+# First: in a command, importing callbacks starts TensorFlow quietly.
+from train import callbacks as callbacks_lib  # isort: split
+
 import os
 
 import keras
 from absl import app, flags, logging
 
-from train import callbacks as callbacks_lib
 from train import runs
 
 FLAGS = flags.FLAGS
@@ -35,18 +37,26 @@ def export(model, export_dir):
 
 def main(argv):
     del argv
+    callbacks_lib.quiet_logs()
+    print(f"Restoring the newest checkpoint of {FLAGS.output_dir}...", flush=True)
     model, _ = runs.load(FLAGS.output_dir)
-    export(model, FLAGS.export_dir or os.path.join(FLAGS.output_dir, "saved_model"))
+    export_dir = FLAGS.export_dir or os.path.join(FLAGS.output_dir, "saved_model")
+    print(f"Exporting a SavedModel to {export_dir}...", flush=True)
+    export(model, export_dir)
+    print(f"SavedModel:  {export_dir}", flush=True)
 
 
-def define_flags():
-    flags.DEFINE_string("output_dir", None, "The training run's directory.")
+def define_flags(flag_values=FLAGS):
+    flags.DEFINE_string(
+        "output_dir", None, "The training run's directory.", flag_values=flag_values
+    )
     flags.DEFINE_string(
         "export_dir",
         None,
         "Where to write the SavedModel (default output_dir/saved_model).",
+        flag_values=flag_values,
     )
-    flags.mark_flag_as_required("output_dir")
+    flags.mark_flag_as_required("output_dir", flag_values=flag_values)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,11 @@ and EMA follow the optimizer's iterations, i.e. applied updates only.
 2. Builds the model in the strategy's scope, restores the newest complete
    checkpoint or starts at step 0 (and logs which), and records
    run_config.json.
-3. Runs `fit` until step `settings.steps`, with the Keras progress bar,
+3. Runs `fit` until step `settings.steps`, with one progress bar over the
+   run's steps (callbacks.Progress; `settings.verbose` 0 turns it off),
    periodic checkpoints (the last one at the final step), TensorBoard
-   summaries and the non-finite guard.
+   summaries and the non-finite guard. A finished run trains nothing and
+   says so.
 4. Raises TrainingStopped when the run did not reach its last step with a
    checkpoint there: non-finite steps kept coming (no save: the last
    checkpoint is the last good state), a checkpoint could not be written,
@@ -87,6 +89,12 @@ class Result:
     history: dict
 
 
+def console_for(strategy):
+    """The run's callbacks.Console: it prints on the chief only (the other
+    workers of a multi-worker run stay quiet)."""
+    return callbacks_lib.Console(enabled=runtime.is_chief(strategy))
+
+
 def prepare(settings):
     """Checks `settings` (a train.config.Run) and the output directory, sets
     the precision and returns the strategy (before any model exists)."""
@@ -120,6 +128,7 @@ def train(
     extra_callbacks=(),
     image_fn=None,
     scalar_fn=None,
+    console=None,
 ):
     """Trains (or resumes) a run; returns a Result.
 
@@ -136,6 +145,8 @@ def train(
         callbacks.CountsSteps to count the run's steps across resumes).
       image_fn: model -> {name: images} for image summaries.
       scalar_fn: model -> {name: value} extra scalars at each log step.
+      console: a callbacks.Console for the model line and the progress bar
+        (default: one that prints on the chief only).
 
     Raises:
       ValueError: for an output directory of another run.
@@ -145,6 +156,7 @@ def train(
       TrainingInterrupted: on Ctrl-C, after saving the current step.
     """
     chief = runtime.is_chief(strategy)
+    console = console or console_for(strategy)
     with contextlib.ExitStack() as stack:
         if chief:  # only the chief writes the run's directory, so only it locks it
             stack.enter_context(run_lock.RunLock(settings.output_dir))
@@ -161,12 +173,20 @@ def train(
             runs.write(settings.output_dir, runs.with_model(record, model))
         history = {}
         remaining = settings.steps - start
+        model_line = (
+            f"Model: {type(model).__name__}, {model.count_params():,} parameters."
+        )
         if remaining <= 0:
-            logging.info(
-                "The run is complete: it has %d of %d steps.", start, settings.steps
+            console.say(
+                f"{model_line} The run is complete: it has {start} of "
+                f"{settings.steps} steps, so nothing is trained."
             )
             _check_trained(model, checkpointer, settings)
             return Result(model, strategy, start, start, history)
+        if start:
+            console.say(f"{model_line} Resuming at step {start} of {settings.steps}.")
+        else:
+            console.say(f"{model_line} A new run of {settings.steps} steps.")
         global_batch = settings.batch_size
         # A resumed run draws a fresh data order rather than replaying the first.
         dataset = make_dataset(global_batch, settings.seed + start)
@@ -198,6 +218,10 @@ def train(
             ),
             *extra_callbacks,
         ]
+        if settings.verbose not in (0, "0"):
+            callbacks.append(
+                callbacks_lib.Progress(console, settings.steps, settings.verbose)
+            )
         epochs = math.ceil(remaining / settings.epoch_steps)
         try:
             fit = model.fit(
@@ -205,7 +229,7 @@ def train(
                 epochs=epochs,
                 steps_per_epoch=min(settings.epoch_steps, remaining),
                 callbacks=callbacks,
-                verbose=settings.verbose,
+                verbose=0,  # the bar is callbacks.Progress, over the whole run
                 shuffle=False,  # the pipeline shuffles
             )
         except checkpoints.CheckpointWriteError as error:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,12 @@ from train import density as train_density
 from train.configs import density
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+# As a user runs a command: nothing set to quiet TensorFlow.
+USER_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in ("TF_CPP_MIN_LOG_LEVEL", "TQDM_DISABLE")
+}
 
 
 def test_configs_hold_table_3():
@@ -151,14 +158,23 @@ def test_an_output_dir_that_is_a_file_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "data").exists()  # not even the dataset was read
 
 
-def _run(module, *flags):
+def _run(module, *flags, env=ENV):
     return subprocess.run(
         [sys.executable, "-m", module, *flags],
         capture_output=True,
         text=True,
         timeout=500,
-        env=ENV,
+        env=env,
     )
+
+
+def _assert_quiet(stderr):
+    """No logs without --verbosity: TensorFlow's C++ lines (its start-up,
+    "failed call to cuInit" without a GPU), absl's INFO lines, TFDS's bars."""
+    for line in stderr.splitlines():
+        assert not re.match(r"[IWE]\d{4} ", line), stderr[-3000:]
+        for text in ("InitializeLog", "oneDNN", "cuInit", "Generating", "INFO"):
+            assert text not in line, stderr[-3000:]
 
 
 def test_train_then_resume_then_evaluate(tmp_path):
@@ -172,8 +188,22 @@ def test_train_then_resume_then_evaluate(tmp_path):
         "--image_every=2",
         "--eval_batches=2",
     ]
-    first = _run("train.density", *common, "--steps=4")
+    first = _run("train.density", *common, "--steps=4", env=USER_ENV)
     assert first.returncode == 0, first.stderr[-3000:]
+    _assert_quiet(first.stderr)
+    lines = first.stdout.splitlines()
+    assert lines[0].startswith("Data: sdn_photo_patches, 32x32x3 images, global ")
+    assert lines[1] == f"Outputs: {out}"
+    assert re.fullmatch(
+        r"Model: SDNVAE, [\d,]+ parameters. A new run of 4 steps.", lines[2]
+    )
+    assert lines[3].startswith("Preparing the dataset in ")  # TFDS's notices: gone
+    # One bar over the run (a line per step here, not a terminal), not Keras'.
+    assert [line.split(" [")[0] for line in lines[4:8]] == [
+        f"Step {step}/4" for step in range(1, 5)
+    ]
+    assert lines[8] == "Evaluating the test split with the EMA weights..."
+    assert len(lines) == 14 and "Epoch" not in first.stdout
     results = json.loads((out / "results.json").read_text())
     assert results["step"] == 4 and results["start_step"] == 0
     assert np.isfinite(results["test_bpd"]) and 0 < results["test_bpd"] < 12
@@ -190,6 +220,20 @@ def test_train_then_resume_then_evaluate(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
     assert (results["start_step"], results["step"]) == (4, 6)
+    assert "Resuming at step 4 of 6." in second.stdout
+
+    # The same command again: the run is complete, nothing is trained, and
+    # results.json (its training history included) is kept as it was.
+    written = (out / "results.json").read_bytes()
+    again = _run("train.density", *common, "--steps=6")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "The run is complete: it has 6 of 6 steps, so nothing is trained." in (
+        again.stdout
+    )
+    assert f"Its results, from {out / 'results.json'}:" in again.stdout
+    assert f"Test negative ELBO: {results['test_bpd']:.4f} bits/dim" in again.stdout
+    assert "Step " not in again.stdout and "Evaluating" not in again.stdout
+    assert (out / "results.json").read_bytes() == written
 
     evaluation = _run(
         "train.evaluate",

@@ -115,4 +115,7 @@ def test_command_runs_end_to_end(tmp_path):
     assert sorted(os.listdir(out / "checkpoints"))[:1] == ["checkpoint"]
     assert any(name.startswith("ckpt-4") for name in os.listdir(out / "checkpoints"))
     assert any(name.startswith("events") for name in os.listdir(out / "logs"))
-    assert "scores" in result.stdout
+    assert "Disentanglement scores: beta_vae " in result.stdout
+    # The metrics take minutes at full size: each says when it starts.
+    assert "Disentanglement metrics at step 4:" in result.stdout
+    assert "Computing the mig metric (3 of 4)..." in result.stdout

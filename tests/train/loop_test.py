@@ -2,8 +2,10 @@
 steps, resuming, bad settings and TensorBoard summaries."""
 
 import glob
+import io
 import logging
 import os
+import types
 
 import keras
 import numpy as np
@@ -33,6 +35,7 @@ def _train(
     nan_at=(),
     callbacks=(),
     learning_rate=1e-3,
+    console=None,
     **kwargs,
 ):
     settings = util.settings(output_dir, steps, strategy=strategy, **kwargs)
@@ -45,6 +48,7 @@ def _train(
         util.dataset_fn(nan_from, nan_at),
         util.record("loop"),
         extra_callbacks=[recorder, *callbacks],
+        console=console,
     )
     return result, recorder.losses
 
@@ -127,9 +131,16 @@ def test_a_skipped_step_counts_so_the_final_checkpoint_is_written(tmp_path, capl
     skipped = [r.getMessage() for r in caplog.records if "update skipped" in r.message]
     assert len(skipped) == 1 and skipped[0].startswith("Step 7: ")
     caplog.clear()
-    again, losses = _train(tmp_path, 10, nan_at=(6,), checkpoint_every=5)
+    printed = io.StringIO()
+    again, losses = _train(
+        tmp_path,
+        10,
+        nan_at=(6,),
+        checkpoint_every=5,
+        console=callbacks_lib.Console(stream=printed),
+    )
     assert (again.start_step, again.step, losses) == (10, 10, [])
-    assert "The run is complete" in caplog.text
+    assert "The run is complete: it has 10 of 10 steps" in printed.getvalue()
     assert "update skipped" not in caplog.text
 
 
@@ -182,11 +193,23 @@ def test_an_output_dir_that_is_not_a_writable_directory_is_refused(tmp_path):
         loop.prepare(util.settings(a_file / "run", 2))
 
 
-def test_rerunning_resumes_from_the_newest_checkpoint(tmp_path):
+def test_rerunning_resumes_from_the_newest_checkpoint(tmp_path, capsys):
     first, _ = _train(tmp_path, 4)
     weights = [v.numpy() for v in first.model.trainable_variables]
-    second, losses = _train(tmp_path, 6)
+    printed = io.StringIO()
+    second, losses = _train(
+        tmp_path, 6, verbose="auto", console=callbacks_lib.Console(stream=printed)
+    )
     assert (second.start_step, second.step, len(losses)) == (4, 6, 2)
+    # One bar over the run's steps (a line each, not a terminal), not Keras'
+    # bar per epoch.
+    lines = printed.getvalue().splitlines()
+    parameters = second.model.count_params()
+    assert lines[0] == (
+        f"Model: SDNVAE, {parameters:,} parameters. Resuming at step 4 of 6."
+    )
+    assert [line.split(" [")[0] for line in lines[1:]] == ["Step 5/6", "Step 6/6"]
+    assert "Epoch" not in capsys.readouterr().out
     third, _ = _train(tmp_path, 4)  # nothing left to do: restores only
     assert (third.start_step, third.step) == (6, 6)
     assert not all(
@@ -246,3 +269,85 @@ def test_tensorboard_scalars_and_images(tmp_path):
         assert [step for step, _ in scalars[tag]] == [2, 4], tag
     assert scalars["train/learning_rate"][0][1] == pytest.approx(1e-3)
     assert images == {"samples"}
+
+
+# --- The console ------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _fake_model(step):
+    """What the step-counting callbacks read of a model."""
+    return types.SimpleNamespace(
+        optimizer=types.SimpleNamespace(iterations=tf.Variable(step, dtype=tf.int64)),
+        skipped_steps=tf.Variable(0, dtype=tf.int64),
+    )
+
+
+def _progress(stream, start, total, verbose="auto", enabled=True):
+    progress = callbacks_lib.Progress(
+        callbacks_lib.Console(enabled, stream), total, verbose
+    )
+    progress.set_model(_fake_model(start))
+    progress.on_train_begin()
+    for batch in range(total - start):
+        logs = {"loss": 9.0 - batch, "bpd": np.float32(8.5), "skipped_steps": 0}
+        progress.on_train_batch_end(batch, logs)
+    progress.on_train_end()
+
+
+def test_progress_prints_a_line_per_tenth_of_the_run_when_not_a_terminal():
+    printed = io.StringIO()
+    _progress(printed, 10, 40)  # resumed at step 10: a line every 4 steps
+    lines = printed.getvalue().splitlines()
+    assert [line.split(" [")[0] for line in lines] == [
+        f"Step {step}/40"
+        for step in (11, *range(12, 41, 4))  # 11: traced
+    ]
+    assert lines[-1].startswith("Step 40/40 [########################] 100% ")
+    assert " in all - loss -20.0000 - bpd 8.5000" in lines[-1]
+    assert "left - loss" in lines[1] and "\r" not in printed.getvalue()
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_ends_it():
+    printed = _Terminal()
+    _progress(printed, 0, 5)
+    text = printed.getvalue()
+    assert text.startswith("\rStep 0/5 [") and text.endswith("\n")
+    assert text.count("\n") == 1  # one bar, ended once
+    assert "\rStep 5/5 [########################] 100%" in text
+    console = callbacks_lib.Console(stream=printed)
+    console.draw("Step 1/5")
+    console.say("Computing the mig metric (3 of 4)...")  # starts a line of its own
+    assert printed.getvalue().endswith(
+        "Step 1/5\x1b[K\nComputing the mig metric (3 of 4)...\n"
+    )
+
+
+def test_a_disabled_console_prints_nothing():
+    # The workers of a multi-worker run other than the chief.
+    printed = _Terminal()
+    _progress(printed, 0, 5, enabled=False)
+    callbacks_lib.Console(False, printed).say("Data: ...")
+    assert printed.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    "argv, verbosity, level",
+    [
+        (["prog", "--output_dir=x"], None, "3"),
+        (["prog", "--verbosity=1"], 1, "0"),
+        (["prog", "--verbosity", "0"], 0, "0"),
+        (["prog", "-v=-1"], -1, "1"),
+        (["prog", "-v", "-2", "--steps=4"], -2, "2"),
+        (["prog", "--v=-5"], -5, "3"),
+        (["prog", "--verbosity=debug"], None, "3"),  # absl refuses it later
+        (["prog", "--", "--verbosity=1"], None, "3"),
+    ],
+)
+def test_the_verbosity_flag_sets_tensorflows_cpp_log_level(argv, verbosity, level):
+    assert callbacks_lib.verbosity_argument(argv) == verbosity
+    assert callbacks_lib.tensorflow_log_level(verbosity) == level

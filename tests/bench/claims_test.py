@@ -1,0 +1,37 @@
+"""Smoke test of the claims script (its numbers are in the README)."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_quick_claims_run_end_to_end(tmp_path):
+    output = tmp_path / "claims.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "bench", "claims.py"),
+            "--quick",
+            "--rows=vae",
+            f"--output_json={output}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| sdn |" in result.stdout and "| deconv |" in result.stdout
+    assert result.stdout.startswith("CPU: ")  # the machine, named
+    report = json.loads(output.read_text())
+    for decoder in ("sdn", "deconv"):
+        terms = report["vae"][decoder]
+        assert len(terms["nelbo"]) == len(report["seeds"]) == 1
+        # The negative ELBO is its two terms' sum.
+        assert math.isclose(
+            terms["nelbo"][0], terms["kl"][0] + terms["recon"][0], rel_tol=1e-4
+        )

@@ -1,0 +1,196 @@
+"""The README's code works as written.
+
+* Every ```python block runs as pasted: each in a fresh namespace (what it
+  uses it imports or defines itself), one after another in one process with
+  a time limit each, in a fresh TFDS data directory (the offline datasets
+  they load are built there on first use).
+* Every `python -m train.<command> ...` (in ```bash blocks and in the
+  prose) names a command of train/ and flags that command defines, with
+  values its flags accept. Bash blocks are not run.
+"""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+from absl import flags
+
+from train import density, disentangle, evaluate, export
+
+# The commands, by the name `python -m` runs them with.
+COMMANDS = {m.__name__: m for m in (density, disentangle, evaluate, export)}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(ROOT, "README.md")
+BLOCK_SECONDS = 180  # the limit of one block (they take seconds to a minute)
+
+
+def code_blocks(language, text=None):
+    """[(line number of the block's first line, code)] of the README's
+    ```language blocks."""
+    if text is None:
+        with open(README, encoding="utf-8") as f:
+            text = f.read()
+    blocks, code, start = [], None, 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if code is None and line.strip() == f"```{language}":
+            code, start = [], number + 1
+        elif code is not None and line.strip() == "```":
+            blocks.append((start, "\n".join(code) + "\n"))
+            code = None
+        elif code is not None:
+            code.append(line)
+    return blocks
+
+
+def command_lines(text=None):
+    """Every `python -m train.<command> ...` of the README, as argv lists
+    from "python" on: the lines of ```bash blocks (one shell command per
+    `&&`, `;` or `|`) and the inline code of the prose."""
+    if text is None:
+        with open(README, encoding="utf-8") as f:
+            text = f.read()
+    found = []
+    for _, block in code_blocks("bash", text):
+        for line in block.replace("\\\n", " ").splitlines():
+            command = []
+            for token in shlex.split(line, comments=True) + [";"]:
+                if token in ("&&", "||", ";", "|"):
+                    found.append(command)
+                    command = []
+                else:
+                    command.append(token)
+    for span in re.findall(r"`(python -m train\.[^`]+)`", text):
+        found.append(shlex.split(span.replace("\n", " ")))
+    return [
+        c
+        for c in found
+        if c[:2] == ["python", "-m"] and len(c) > 2 and c[2].startswith("train.")
+    ]
+
+
+_RUNNER = r"""
+import json, signal, sys, time, traceback
+
+blocks = json.load(open(sys.argv[1]))
+results_path, limit = sys.argv[2], int(sys.argv[3])
+
+
+def over_time(signum, frame):
+    raise TimeoutError(f"the block ran over {limit} s")
+
+
+signal.signal(signal.SIGALRM, over_time)
+results = {}
+for line, code in blocks:
+    start, error = time.monotonic(), None
+    signal.alarm(limit)
+    try:
+        code = compile(code, f"README.md, block at line {line}", "exec")
+        exec(code, {"__name__": "__main__"})  # a fresh namespace
+    except BaseException:
+        error = traceback.format_exc()
+    finally:
+        signal.alarm(0)
+    results[line] = {"error": error, "seconds": round(time.monotonic() - start, 1)}
+    with open(results_path, "w") as f:  # after each block: a kill keeps them
+        json.dump(results, f)
+"""
+
+PYTHON_BLOCKS = code_blocks("python")
+
+
+@pytest.fixture(scope="module")
+def block_results(tmp_path_factory):
+    """{first line: {"error": traceback or None, "seconds": s}} of the
+    README's Python blocks, run in order in one fresh process."""
+    directory = tmp_path_factory.mktemp("readme")
+    blocks_path, results_path = directory / "blocks.json", directory / "results.json"
+    blocks_path.write_text(json.dumps(PYTHON_BLOCKS))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [ROOT, os.environ.get("PYTHONPATH")])
+        ),
+        "TFDS_DATA_DIR": str(directory / "tensorflow_datasets"),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TQDM_DISABLE": "1",
+    }
+    process = subprocess.run(
+        [sys.executable, "-c", _RUNNER, str(blocks_path), str(results_path)]
+        + [str(BLOCK_SECONDS)],
+        cwd=directory,  # what a block writes stays out of the checkout
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_SECONDS * len(PYTHON_BLOCKS) + 60,
+    )
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    return {int(line): result for line, result in results.items()}, process
+
+
+def test_the_readme_has_python_blocks():
+    assert len(PYTHON_BLOCKS) >= 5
+
+
+@pytest.mark.parametrize(
+    "line, code", PYTHON_BLOCKS, ids=[f"line_{line}" for line, _ in PYTHON_BLOCKS]
+)
+def test_python_block_runs_as_pasted(line, code, block_results):
+    results, process = block_results
+    assert line in results, (
+        f"The runner ended before the block at line {line} "
+        f"(exit code {process.returncode}):\n{process.stderr[-3000:]}"
+    )
+    assert results[line]["error"] is None, results[line]["error"]
+
+
+def _defined_flags(module):
+    """The FlagValues that `python -m <module>` parses, less absl's own."""
+    flag_values = flags.FlagValues()
+    module.define_flags(flag_values)
+    return flag_values
+
+
+def _absl_flag_names():
+    """--verbosity, --helpfull, ...: the flags absl gives every program."""
+    names = set()
+    for module, defined in flags.FLAGS.flags_by_module_dict().items():
+        if module.startswith("absl."):
+            names.update(n for f in defined for n in (f.name, f.short_name) if n)
+    return names
+
+
+COMMAND_LINES = command_lines()
+
+
+def test_the_readme_has_command_lines():
+    modules = {argv[2] for argv in COMMAND_LINES}
+    assert {"train.density", "train.disentangle", "train.evaluate"} <= modules
+
+
+@pytest.mark.parametrize(
+    "argv", COMMAND_LINES, ids=[shlex.join(a) for a in COMMAND_LINES]
+)
+def test_command_line_names_a_command_and_its_flags(argv):
+    name, arguments = argv[2], argv[3:]
+    path = os.path.join(ROOT, *name.split(".")) + ".py"
+    assert os.path.exists(path), f"no module {name}"
+    assert name in COMMANDS, f"{name} is no command here (or add it to COMMANDS)"
+    defined = _defined_flags(COMMANDS[name])
+    absl_names = _absl_flag_names()
+    known = []
+    for argument in arguments:
+        assert argument.startswith("--"), f"{argument!r} is not a flag"
+        flag = argument[2:].split("=", 1)[0]
+        if flag not in defined and flag.startswith("no") and flag[2:] in defined:
+            flag = flag[2:]  # --noexport
+            assert isinstance(defined[flag], flags.BooleanFlag), argument
+        if flag in defined:
+            known.append(argument)
+        else:
+            assert flag in absl_names, f"{name} defines no flag --{flag}"
+    defined([name, *known])  # the values parse (a bad one raises)
