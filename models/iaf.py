@@ -169,7 +169,9 @@ class IAFStep(keras.layers.Layer):
         self.num_layers = arguments.positive_integer(num_layers, "num_layers")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         options = dict(
-            kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy
+            # A config per layer: one unseeded instance repeats its values.
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            dtype=self.dtype_policy,
         )
         self.first = MaskedConv2D(self.context_size, "A", name="masked_a", **options)
         self.hidden = [

@@ -152,7 +152,9 @@ class LadderLayer(keras.layers.Layer):
         )
         conv_options = dict(
             weight_norm=self.weight_norm,
-            kernel_initializer=self.kernel_initializer,
+            # A config, not the instance: a shared unseeded initializer
+            # would give every layer the same values.
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             dtype=self.dtype_policy,
         )
         sdn_options = dict(conv_options, correct_first_row=self.correct_first_row)
@@ -203,7 +205,7 @@ class LadderLayer(keras.layers.Layer):
             z_size,
             context_size,
             iaf_layers,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             name="iaf",
             dtype=self.dtype_policy,
         )

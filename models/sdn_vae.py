@@ -300,7 +300,9 @@ class SDNVAE(vae.VariationalModel):
         # First layer.
         stride, kernel = (2, 4) if downsample_first else (1, 3)
         conv_options = dict(
-            weight_norm=weight_norm, kernel_initializer=self.kernel_initializer
+            weight_norm=weight_norm,
+            # A config per layer: one unseeded instance repeats its values.
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         self.first_layer = convolution(
             h_size, kernel, stride, name="first_layer", **conv_options

@@ -458,3 +458,18 @@ def test_keras_round_trip_keeps_the_observation_and_its_log_scale(tmp_path):
     np.testing.assert_allclose(
         np.asarray(loaded.reconstruct(images)), np.asarray(model.reconstruct(images))
     )
+
+
+@pytest.mark.parametrize("initializer", ["glorot_uniform", "orthogonal"])
+def test_layers_of_the_same_shape_start_from_different_kernels(initializer):
+    model = SDNVAE(
+        **dict(TINY, scales=((8, 2, None), (4, 1, None))),
+        kernel_initializer=initializer,
+    )
+    first, second = model.ladder[0], model.ladder[1]
+    for a, b in (
+        (first.up_b.kernel, second.up_b.kernel),
+        (first.down_a.kernel, second.down_a.kernel),
+        (first.iaf.hidden[0].kernel, second.iaf.hidden[0].kernel),
+    ):
+        assert not np.allclose(np.asarray(a), np.asarray(b))
