@@ -37,7 +37,16 @@ setuptools.setup(
     ),
     python_requires=">=3.10,<3.13",
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "ruff==0.17.6"]},
+    extras_require={
+        "test": [
+            "pytest>=8,<10",
+            "pytest-xdist>=3.5,<4",
+            "ruff==0.17.6",
+            # The layers' tests under Keras' JAX backend (CPU): jax.jit,
+            # lax.scan and custom_vjp as Keras 3.10+ uses them.
+            "jax[cpu]>=0.4.34,<0.11",
+        ]
+    },
     classifiers=[
         "Programming Language :: Python :: 3.10",
         "Programming Language :: Python :: 3.11",

@@ -60,7 +60,7 @@ flags.DEFINE_enum(
 SDN_DIRECTIONS = {"1dir-SDN": ("down",), "2dir-SDN": ("down", "right")}
 
 
-def _layers(channels, jit_compile):
+def timed_layers(channels, jit_compile):
     layers = {
         "3x3CNN": keras.layers.Conv2D(channels, 3, padding="same"),
         "5x5CNN": keras.layers.Conv2D(channels, 5, padding="same"),
@@ -80,7 +80,7 @@ def _call_ms(fn):
     return (time.perf_counter() - start) * 1e3
 
 
-def _time_interleaved(fns, repeats):
+def time_interleaved(fns, repeats):
     """{name: (median ms, interquartile range ms)} over `repeats` rounds.
 
     Every round calls each function once, so a slow phase of the machine
@@ -200,7 +200,7 @@ def measure(scales, batch, channels, repeats, jit_compile, backward, authors):
         x = tf.constant(
             rng.standard_normal((batch, scale, scale, channels)), dtype=compute_dtype
         )
-        layers = _layers(channels, jit_compile)
+        layers = timed_layers(channels, jit_compile)
         for layer in layers.values():
             layer.build(x.shape)
         for pass_name, make_fn in passes.items():
@@ -217,7 +217,7 @@ def measure(scales, batch, channels, repeats, jit_compile, backward, authors):
                         if p == pass_name
                     }
                 )
-            for name, timing in _time_interleaved(fns, repeats).items():
+            for name, timing in time_interleaved(fns, repeats).items():
                 results[(pass_name, scale, name)] = timing
     return results
 

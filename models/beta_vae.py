@@ -275,7 +275,8 @@ class BetaVAE(vae.VariationalModel):
 
     def decode(self, z):
         """Images in [-1, 1] that latents stand for: the mode of p(x | z)
-        (the mean for Bernoulli and Gaussian)."""
+        (the mean for Bernoulli and Gaussian, the channel-by-channel mean for
+        the logistic mixture; `observation.reconstruct`)."""
         return self.observation.reconstruct(
             self.decoder(ops.cast(z, self.compute_dtype)), self.log_scale
         )

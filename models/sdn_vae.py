@@ -466,7 +466,8 @@ class SDNVAE(vae.VariationalModel):
 
     def _reconstruction(self, params):
         """The images in [-1, 1] that the last layer's output stands for
-        (the mode of p(x | z); Bernoulli and Gaussian: the mean)."""
+        (`observation.reconstruct`: the logistic mixture's channel-by-channel
+        mean, the single logistic's mode, Bernoulli and Gaussian: the mean)."""
         return self.observation.reconstruct(params, self.log_scale)
 
     def log_weights(self, images, deterministic=False):
@@ -543,8 +544,8 @@ class SDNVAE(vae.VariationalModel):
         return zs
 
     def decode(self, zs, fixed_layers=None, temperature=1.0):
-        """Images (mode of p(x | z)) from z of the top `fixed_layers` layers
-        (all given ones by default) and prior samples below."""
+        """Images (see `_reconstruction`) from z of the top `fixed_layers`
+        layers (all given ones by default) and prior samples below."""
         zs = list(zs)
         arguments.check(
             0 < len(zs) <= self.depth,

@@ -11,19 +11,20 @@ Subpackages:
 
 import os
 
-# The sweep is written in TensorFlow (tf.scan), so Keras must run on the
-# TensorFlow backend. Set it before Keras is first imported.
+# The models, distributions, data and training commands are TensorFlow
+# (TFP, tf.data, tf.distribute); without a choice, Keras runs on it. Set it
+# before Keras is first imported.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 
-if keras.backend.backend() != "tensorflow":
-    raise ImportError(
-        "sdn_tf needs the TensorFlow Keras backend, but Keras was loaded with "
-        f"backend {keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow "
-        "before importing keras."
-    )
+from sdn_tf import layers  # noqa: E402,F401
 
-from sdn_tf import data, distributions, layers  # noqa: E402,F401
+# The layers also run under JAX (sdn_tf.layers.SUPPORTED_BACKENDS, checked
+# when a layer is made); data and distributions are imported with the
+# TensorFlow backend only, so a JAX program that uses the layers does not
+# load TFP and TFDS.
+if keras.backend.backend() == "tensorflow":
+    from sdn_tf import data, distributions  # noqa: F401
 
 __version__ = "0.1.0"

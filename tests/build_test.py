@@ -34,6 +34,7 @@ SOURCE_DIRS = ("sdn_tf", "models", "train", "bench", "tests")
 # Import name -> PyPI distribution named in requirement(...).
 THIRD_PARTY = {
     "absl": "absl-py",
+    "jax": "jax",  # sdn_tf/layers/correction_jax.py, under Keras' JAX backend
     "keras": "keras",
     "ml_collections": "ml-collections",
     "numpy": "numpy",

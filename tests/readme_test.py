@@ -3,7 +3,9 @@
 * Every ```python block runs as pasted: each in a fresh namespace (what it
   uses it imports or defines itself), one after another in one process with
   a time limit each, in a fresh TFDS data directory (the offline datasets
-  they load are built there on first use).
+  they load are built there on first use). A block that chooses Keras'
+  backend (sets KERAS_BACKEND) runs alone in a process of its own, since
+  Keras reads that choice once per process.
 * Every `python -m train.<command> ...` (in ```bash blocks and in the
   prose) names a command of train/ and flags that command defines, with
   values its flags accept. Bash blocks are not run.
@@ -103,13 +105,35 @@ for line, code in blocks:
 PYTHON_BLOCKS = code_blocks("python")
 
 
+def _chooses_backend(code):
+    return re.search(r"""os\.environ\[["']KERAS_BACKEND["']\]""", code) is not None
+
+
+def _run_blocks(blocks, directory, env):
+    """Runs `blocks` in order in one fresh process; (results, process)."""
+    blocks_path = directory / f"blocks_{blocks[0][0]}.json"
+    results_path = directory / f"results_{blocks[0][0]}.json"
+    blocks_path.write_text(json.dumps(blocks))
+    process = subprocess.run(
+        [sys.executable, "-c", _RUNNER, str(blocks_path), str(results_path)]
+        + [str(BLOCK_SECONDS)],
+        cwd=directory,  # what a block writes stays out of the checkout
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_SECONDS * len(blocks) + 60,
+    )
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    return {int(line): result for line, result in results.items()}, process
+
+
 @pytest.fixture(scope="module")
 def block_results(tmp_path_factory):
     """{first line: {"error": traceback or None, "seconds": s}} of the
-    README's Python blocks, run in order in one fresh process."""
+    README's Python blocks, and {first line: the process that ran it}: the
+    blocks in order in one fresh process, each block that chooses Keras'
+    backend in one of its own."""
     directory = tmp_path_factory.mktemp("readme")
-    blocks_path, results_path = directory / "blocks.json", directory / "results.json"
-    blocks_path.write_text(json.dumps(PYTHON_BLOCKS))
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
@@ -119,17 +143,14 @@ def block_results(tmp_path_factory):
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TQDM_DISABLE": "1",
     }
-    process = subprocess.run(
-        [sys.executable, "-c", _RUNNER, str(blocks_path), str(results_path)]
-        + [str(BLOCK_SECONDS)],
-        cwd=directory,  # what a block writes stays out of the checkout
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=BLOCK_SECONDS * len(PYTHON_BLOCKS) + 60,
-    )
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    return {int(line): result for line, result in results.items()}, process
+    shared = [block for block in PYTHON_BLOCKS if not _chooses_backend(block[1])]
+    groups = [shared] + [[b] for b in PYTHON_BLOCKS if _chooses_backend(b[1])]
+    results, processes = {}, {}
+    for blocks in filter(None, groups):
+        group_results, process = _run_blocks(blocks, directory, env)
+        results.update(group_results)
+        processes.update({line: process for line, _ in blocks})
+    return results, processes
 
 
 def test_the_readme_has_python_blocks():
@@ -140,7 +161,8 @@ def test_the_readme_has_python_blocks():
     "line, code", PYTHON_BLOCKS, ids=[f"line_{line}" for line, _ in PYTHON_BLOCKS]
 )
 def test_python_block_runs_as_pasted(line, code, block_results):
-    results, process = block_results
+    results, processes = block_results
+    process = processes[line]
     assert line in results, (
         f"The runner ended before the block at line {line} "
         f"(exit code {process.returncode}):\n{process.stderr[-3000:]}"

@@ -81,7 +81,8 @@ class ObservationModel:
     def reconstruct(self, params, log_scale=None):
         """The image a decoder output stands for, in [-1, 1]: the mode (for
         Bernoulli and Gaussian the mean, clipped to the pixel range, since
-        their mode is binary or unbounded)."""
+        their mode is binary or unbounded; for the logistic mixture the
+        channel-by-channel mean)."""
         return self.images(self.distribution(params, log_scale).mode())
 
     def _check_params(self, params):
@@ -242,10 +243,16 @@ class Logistic(ObservationModel):
 class LogisticMixture(ObservationModel):
     """PixelCNN++'s discretized mixture of logistics on the [-1, 1] grid.
 
-    `reconstruct` gives the exact channel-by-channel mode of each pixel
-    (`DiscretizedLogisticMixture.mode`), not the most probable component's
-    mean that PixelCNN++ shows (`argmax_component_mean`), which jumps
-    between components where neighbouring logits change places.
+    `reconstruct` gives each pixel's channel-by-channel mean
+    (`DiscretizedLogisticMixture.sequential_mean`: E[R], then E[G | R] and
+    E[B | R, G] at the mode's R and G). Neither mode reads well as a
+    picture: the exact per-pixel mode (`mode`) jumps to a grid edge wherever
+    a component is wide against [-1, 1] and flips between edges on small
+    changes of the logits, and the most probable component's mean that
+    PixelCNN++ and the SDN authors show (`argmax_component_mean`) jumps
+    between components where neighbouring logits change places. Both drew a
+    pixel-level checkerboard over a decoder whose last layer is a stride-2
+    transposed convolution (`bench/checkerboard.py` measures it).
     """
 
     name = "logistic_mixture"
@@ -270,6 +277,9 @@ class LogisticMixture(ObservationModel):
             self.num_channels,
             self.num_bits,
         )
+
+    def reconstruct(self, params, log_scale=None):
+        return self.images(self.distribution(params, log_scale).sequential_mean())
 
 
 def get(name, num_channels, **options):

@@ -10,7 +10,9 @@ A spatial dependency layer maps a feature map X to X' in three stages:
   3. project-out  X' = conv1x1(I')
 
 The correction sweep (Algorithm 1, as a GRU cell over the three neighbours in
-the previous row) lives in `correction.py`.
+the previous row) lives in `correction.py` (TensorFlow) and `correction_jax.py`
+(JAX); the layers pick the one of Keras' backend (`_sweep_for_backend`). All
+other math here is `keras.ops`, so the layers run on either backend.
 """
 
 import logging
@@ -22,6 +24,9 @@ from keras import ops
 from sdn_tf import arguments
 from sdn_tf.layers import correction as correction_lib
 from sdn_tf.layers.weight_norm import convolution
+
+# The Keras backends with a sweep implementation (see _sweep_for_backend).
+SUPPORTED_BACKENDS = ("tensorflow", "jax")
 
 # Direction name -> (axis the sweep walks along, whether it starts at the end).
 DIRECTIONS = {
@@ -46,7 +51,7 @@ _PERMUTATIONS = {
 def _relayout(x, current, target):
     if current == target:
         return x
-    return tf.transpose(x, _PERMUTATIONS[(current, target)])
+    return ops.transpose(x, _PERMUTATIONS[(current, target)])
 
 
 def _validate_directions(directions):
@@ -167,6 +172,62 @@ logging.getLogger("tensorflow").addFilter(_ExpectedRetracing())
 _sweep_graph = tf.function(correction_lib.correction_sweep, autograph=False)
 
 
+def _tensorflow_sweep(jit_compile):
+    """The TensorFlow sweep function for `jit_compile` where the call runs."""
+    if _use_xla(jit_compile):
+        return _sweep_xla
+    if tf.executing_eagerly():
+        return _sweep_graph  # one graph instead of op-by-op execution
+    # Already inside a graph (fit, tf.function): inline the ops. A nested
+    # function would trace a forward and a backward function of its own per
+    # layer, which dominates tracing a deep model.
+    return correction_lib.correction_sweep
+
+
+def _sweep_for_backend(jit_compile):
+    """The sweep function of Keras' backend; all take the same arguments.
+
+    TensorFlow: `correction.correction_sweep`, compiled as `jit_compile`
+    asks. JAX: `correction_jax.correction_sweep`, always compiled by
+    jax.jit (JAX has no uncompiled graph to choose instead).
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        # Imported here so that TensorFlow-only installs never import JAX.
+        from sdn_tf.layers import correction_jax
+
+        return correction_jax.correction_sweep
+    if backend == "tensorflow":
+        return _tensorflow_sweep(jit_compile)
+    raise _unsupported_backend(backend)
+
+
+def _unsupported_backend(backend):
+    return ValueError(
+        "The spatial dependency layers run on the Keras backends "
+        f"{SUPPORTED_BACKENDS}, but Keras runs on {backend!r}. Set "
+        "KERAS_BACKEND to one of them before importing keras."
+    )
+
+
+def _check_backend():
+    """Raises the ValueError of `_unsupported_backend` on other backends."""
+    backend = keras.backend.backend()
+    if backend not in SUPPORTED_BACKENDS:
+        raise _unsupported_backend(backend)
+
+
+def own_copy(initializer):
+    """A new initializer from `initializer`'s config.
+
+    An unseeded Keras initializer fixes its seed when it is made, so one
+    instance gives every weight of a shape the same values: the sweeps of
+    two directions would start from the same kernels. A copy per weight
+    draws its own (a seeded one keeps its seed, as asked).
+    """
+    return keras.initializers.get(keras.initializers.serialize(initializer))
+
+
 class _CorrectionSweep(keras.layers.Layer):
     """The weights of one sweep, in GRU-cell layout (see SpatialDependency)."""
 
@@ -213,15 +274,7 @@ class _CorrectionSweep(keras.layers.Layer):
         policy); the matmuls run in `matmul_dtype`.
         """
         state_dtype = features.dtype
-        if _use_xla(jit_compile):
-            sweep = _sweep_xla
-        elif tf.executing_eagerly():
-            sweep = _sweep_graph  # one graph instead of op-by-op execution
-        else:
-            # Already inside a graph (fit, tf.function): inline the ops. A
-            # nested function would trace a forward and a backward function
-            # of its own per layer, which dominates tracing a deep model.
-            sweep = correction_lib.correction_sweep
+        sweep = _sweep_for_backend(jit_compile)
         return sweep(
             features,
             # Tensors, not variables: an XLA sweep then also works under
@@ -231,7 +284,7 @@ class _CorrectionSweep(keras.layers.Layer):
             ops.cast(self.recurrent_kernel, state_dtype),
             ops.cast(self.recurrent_bias, state_dtype),
             reverse=self.reverse,
-            matmul_dtype=tf.as_dtype(matmul_dtype),
+            matmul_dtype=keras.backend.standardize_dtype(matmul_dtype),
             correct_first_row=self.correct_first_row,
         )
 
@@ -286,6 +339,10 @@ class SpatialDependency(keras.layers.Layer):
     (a long sweep would otherwise accumulate rounding in the half-precision
     state). The output has the compute dtype of the policy.
 
+    Backends: the layer runs under Keras' TensorFlow and JAX backends, with
+    the same weights, config and `.keras` files; each has its own sweep
+    (`correction.py`, `correction_jax.py`) and the rest is `keras.ops`.
+
     Args:
       filters: positive int, output channels.
       num_features: positive int F, channels of the corrected representation.
@@ -307,7 +364,8 @@ class SpatialDependency(keras.layers.Layer):
       jit_compile: True, False or "auto": compile the sweeps with XLA. "auto"
         uses XLA when a GPU is visible (on CPUs the plain graph is faster).
         Independent of `model.compile(jit_compile=...)`, which compiles the
-        whole step. Defaults to "auto".
+        whole step. TensorFlow only: under JAX the sweeps are always
+        compiled (jax.jit). Defaults to "auto".
       correct_first_row: bool. True (Algorithm 1 of the paper) corrects the
         first row of every sweep from zero neighbours. False leaves it as it
         enters the sweep (for the first sweep I = tanh(conv(X))) and corrects
@@ -330,10 +388,11 @@ class SpatialDependency(keras.layers.Layer):
       padding gives.
 
     Raises:
-      ValueError: on an invalid argument, on an input of rank other than 4 or
-        with unknown channels, on a 'valid' projection larger than the input,
-        and on `transpose=True` with strides larger than kernel_size (which
-        would leave output pixels that no input reaches).
+      ValueError: on a Keras backend other than TensorFlow and JAX, on an
+        invalid argument, on an input of rank other than 4 or with unknown
+        channels, on a 'valid' projection larger than the input, and on
+        `transpose=True` with strides larger than kernel_size (which would
+        leave output pixels that no input reaches).
 
     Example:
 
@@ -362,6 +421,7 @@ class SpatialDependency(keras.layers.Layer):
         correct_first_row=True,
         **kwargs,
     ):
+        _check_backend()
         super().__init__(**kwargs)
         self.filters = arguments.positive_integer(filters, "filters")
         self.num_features = arguments.positive_integer(num_features, "num_features")
@@ -401,11 +461,6 @@ class SpatialDependency(keras.layers.Layer):
             "inputs",
         )
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: input_shape[-1]})
-        init = dict(
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-        )
         self.project_in = convolution(
             self.num_features,
             self.kernel_size,
@@ -415,19 +470,17 @@ class SpatialDependency(keras.layers.Layer):
             padding=self.padding,
             activation="tanh",
             name="project_in",
-            **init,
+            **self._sublayer_initializers(),
         )
         self.project_in.build(input_shape)
         self.corrections = [
             _CorrectionSweep(
                 direction,
                 self.num_features,
-                kernel_initializer=self.kernel_initializer,
-                recurrent_initializer=self.recurrent_initializer,
-                bias_initializer=self.bias_initializer,
+                recurrent_initializer=own_copy(self.recurrent_initializer),
                 correct_first_row=self.correct_first_row,
                 name=f"correction_{index}_{direction}",
-                dtype=self.dtype_policy,
+                **self._sublayer_initializers(),
             )
             for index, direction in enumerate(self.directions)
         ]
@@ -438,9 +491,17 @@ class SpatialDependency(keras.layers.Layer):
             1,
             weight_norm=self.weight_norm,
             name="project_out",
-            **init,
+            **self._sublayer_initializers(),
         )
         self.project_out.build(self.project_in.compute_output_shape(input_shape))
+
+    def _sublayer_initializers(self):
+        """Initializers of one sublayer, its own copies (see `own_copy`)."""
+        return dict(
+            kernel_initializer=own_copy(self.kernel_initializer),
+            bias_initializer=own_copy(self.bias_initializer),
+            dtype=self.dtype_policy,
+        )
 
     def call(self, inputs):
         _check_projection_fits(
@@ -594,10 +655,8 @@ class ResSpatialDependency(keras.layers.Layer):
             transpose=s.transpose,
             weight_norm=s.weight_norm,
             padding=s.padding,
-            kernel_initializer=s.kernel_initializer,
-            bias_initializer=s.bias_initializer,
             name="conv",
-            dtype=self.dtype_policy,
+            **s._sublayer_initializers(),
         )
 
     def build(self, input_shape):

@@ -70,6 +70,18 @@ def conv2d_transpose(x, kernel, bias, strides=(1, 1), padding="same"):
     return out + bias
 
 
+def random_sweep_inputs(steps=5, batch=2, length=4, f=3, dtype="float64", seed=0):
+    """(features [steps, batch, length, F], W, b, U, c): random inputs of one
+    sweep in the sweep-major layout, features in (-1, 1) as after tanh."""
+    rng = np.random.default_rng(seed)
+    features = np.tanh(rng.normal(size=(steps, batch, length, f))).astype(dtype)
+    recurrent_kernel = rng.normal(scale=0.5, size=(f, 3 * f)).astype(dtype)
+    recurrent_bias = rng.normal(scale=0.5, size=(3 * f,)).astype(dtype)
+    kernel = rng.normal(scale=0.5, size=(3 * f, 3 * f)).astype(dtype)
+    bias = rng.normal(scale=0.5, size=(3 * f,)).astype(dtype)
+    return features, kernel, bias, recurrent_kernel, recurrent_bias
+
+
 def correction_sweep(
     features,
     kernel,

@@ -27,6 +27,14 @@ def random_inputs(shape, seed=0, dtype="float32"):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
+def randomize_biases(layer, seed=3):
+    """Zero-initialized biases would hide bias-handling mistakes."""
+    rng = np.random.default_rng(seed)
+    for v in layer.weights:
+        if "bias" in v.path:
+            v.assign(rng.normal(scale=0.5, size=v.shape).astype(v.dtype))
+
+
 def assert_config_complete(layer):
     """get_config holds every constructor argument; from_config rebuilds it."""
     config = layer.get_config()
@@ -63,9 +71,66 @@ def _flat(outputs):
 def _numpy(outputs):
     """float32 NumPy arrays (None kept) of a nested output."""
     return [
-        None if t is None else np.asarray(tf.cast(t, tf.float32))
+        None if t is None else keras.ops.convert_to_numpy(keras.ops.cast(t, "float32"))
         for t in _flat(outputs)
     ]
+
+
+def gradient_function(model):
+    """f(inputs, cotangent) -> outputs and gradients of sum(outputs *
+    cotangent), on any backend, with the model's current weights.
+
+    Under JAX the function is compiled once (op by op, JAX would compile
+    every op alone) and reused while only the weights change.
+
+    Args:
+      model: a built layer or model with one input and one output.
+
+    Returns:
+      A function of a NumPy input and a NumPy cotangent of the output's
+      shape that returns (outputs, gradient with respect to the inputs,
+      {variable path: gradient} of the trainable variables), all NumPy.
+    """
+    variables = model.trainable_variables
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+
+        def gradients(inputs, cotangent):
+            x = tf.constant(inputs)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                outputs = model(x)
+                loss = tf.reduce_sum(outputs * tf.cast(cotangent, outputs.dtype))
+            d_inputs, *d_variables = tape.gradient(loss, [x, *variables])
+            return outputs, d_inputs, d_variables
+
+    elif backend == "jax":
+        import jax
+
+        def loss_fn(values, x, cotangent):
+            non_trainable = [v.value for v in model.non_trainable_variables]
+            out, _ = model.stateless_call(values, non_trainable, x)
+            return (out * cotangent.astype(out.dtype)).sum(), out
+
+        grad_fn = jax.jit(jax.value_and_grad(loss_fn, argnums=(0, 1), has_aux=True))
+
+        def gradients(inputs, cotangent):
+            values = [v.value for v in variables]
+            (_, outputs), (d_variables, d_inputs) = grad_fn(values, inputs, cotangent)
+            return outputs, d_inputs, d_variables
+
+    else:
+        raise NotImplementedError(f"no gradients on the {backend!r} backend here")
+
+    def numpy_gradients(inputs, cotangent):
+        outputs, d_inputs, d_variables = gradients(inputs, cotangent)
+        return (
+            np.asarray(outputs),
+            np.asarray(d_inputs),
+            {v.path: np.asarray(g) for v, g in zip(variables, d_variables)},
+        )
+
+    return numpy_gradients
 
 
 def assert_outputs_close(actual, expected, atol=1e-6):

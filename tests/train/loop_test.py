@@ -73,8 +73,9 @@ def test_batch_not_divisible_by_the_replicas_raises_before_training(tmp_path):
         loop.prepare(settings)
 
 
-@pytest.mark.parametrize("precision", ["float32", "mixed_float16", "mixed_bfloat16"])
-def test_each_precision_trains_with_finite_loss_and_float32_variables(
+# float32, the default, is what every other training test runs.
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_each_mixed_precision_trains_with_finite_loss_and_float32_variables(
     precision, tmp_path
 ):
     result, losses = _train(tmp_path, 3, precision=precision, use_sdn=True)

@@ -156,3 +156,12 @@ def test_bad_factors_raise():
         data.render(np.array([[0, 8]]))
     with pytest.raises(ValueError, match="integer factor indices"):
         data.render(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("hole", [None, "corner"])
+def test_images_from_the_rendered_grid_equal_fresh_renders(hole):
+    # Small factor spaces are rendered once and indexed (the metrics' speed).
+    data = Circles("xy", hole=hole)
+    assert np.prod(data.factor_sizes) <= data.CACHE_LIMIT
+    factors = data.sample_factors(50, np.random.default_rng(3))
+    np.testing.assert_array_equal(data.render(factors), data._render(factors))

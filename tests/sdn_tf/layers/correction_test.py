@@ -8,20 +8,10 @@ import tensorflow as tf
 from sdn_tf.layers import correction
 
 
-def _sweep_inputs(steps=5, batch=2, length=4, f=3, dtype="float64", seed=0):
-    rng = np.random.default_rng(seed)
-    features = np.tanh(rng.normal(size=(steps, batch, length, f))).astype(dtype)
-    recurrent_kernel = rng.normal(scale=0.5, size=(f, 3 * f)).astype(dtype)
-    recurrent_bias = rng.normal(scale=0.5, size=(3 * f,)).astype(dtype)
-    kernel = rng.normal(scale=0.5, size=(3 * f, 3 * f)).astype(dtype)
-    bias = rng.normal(scale=0.5, size=(3 * f,)).astype(dtype)
-    return features, kernel, bias, recurrent_kernel, recurrent_bias
-
-
 @pytest.mark.parametrize("correct_first_row", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_sweep_matches_numpy(reverse, correct_first_row):
-    features, kernel, bias, u, c = _sweep_inputs()
+    features, kernel, bias, u, c = numpy_reference.random_sweep_inputs()
     out = correction.correction_sweep(
         features,
         kernel,
@@ -44,7 +34,9 @@ def test_sweep_matches_numpy(reverse, correct_first_row):
 @pytest.mark.parametrize("correct_first_row", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_hand_written_gradient_matches_finite_differences(reverse, correct_first_row):
-    features, kernel, bias, u, c = _sweep_inputs(steps=4, length=3, f=2)
+    features, kernel, bias, u, c = numpy_reference.random_sweep_inputs(
+        steps=4, length=3, f=2
+    )
     inputs = [tf.constant(v) for v in (features, kernel, bias, u, c)]
     weights = tf.constant(np.random.default_rng(1).normal(size=features.shape))
 
@@ -69,7 +61,7 @@ def test_hand_written_gradient_matches_finite_differences(reverse, correct_first
 def test_gradient_of_a_single_row_sweep_and_of_length_one_rows(correct_first_row):
     # Uncorrected, a single row is the identity: its weights get zeros.
     for shape in [(1, 2, 5, 3), (4, 2, 1, 3)]:
-        inputs = [tf.constant(v) for v in _sweep_inputs(*shape)]
+        inputs = [tf.constant(v) for v in numpy_reference.random_sweep_inputs(*shape)]
         theoretical, numerical = tf.test.compute_gradient(
             lambda *a: tf.reduce_sum(
                 tf.sin(
@@ -86,7 +78,7 @@ def test_gradient_of_a_single_row_sweep_and_of_length_one_rows(correct_first_row
 @pytest.mark.parametrize("matmul_dtype", [None, "float16", "bfloat16"])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_uncorrected_first_row_keeps_its_values_exactly(reverse, matmul_dtype):
-    inputs = _sweep_inputs(dtype="float32")
+    inputs = numpy_reference.random_sweep_inputs(dtype="float32")
     features = inputs[0]
     out = correction.correction_sweep(
         *inputs, reverse=reverse, matmul_dtype=matmul_dtype, correct_first_row=False
@@ -101,7 +93,9 @@ def test_uncorrected_first_row_keeps_its_values_exactly(reverse, matmul_dtype):
 
 @pytest.mark.parametrize("correct_first_row", [True, False])
 def test_sweep_is_the_same_eagerly_in_a_graph_and_under_xla(correct_first_row):
-    inputs = [tf.constant(v) for v in _sweep_inputs(dtype="float32")]
+    inputs = [
+        tf.constant(v) for v in numpy_reference.random_sweep_inputs(dtype="float32")
+    ]
 
     def sweep_and_gradients(*inputs):
         with tf.GradientTape() as tape:
@@ -132,7 +126,7 @@ def test_neighbours_transpose_product_is_the_adjoint():
 
 
 def test_half_precision_matmuls_keep_a_float32_state():
-    inputs = _sweep_inputs(steps=24, f=8, dtype="float32")
+    inputs = numpy_reference.random_sweep_inputs(steps=24, f=8, dtype="float32")
     full = correction.correction_sweep(*inputs)
     for dtype, tol in [("float16", 1e-2), ("bfloat16", 6e-2)]:
         half = correction.correction_sweep(*inputs, matmul_dtype=dtype)

@@ -553,3 +553,24 @@ def test_saved_model_loads_in_a_fresh_process_after_importing_sdn_tf(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("initializer", ["glorot_uniform", "orthogonal"])
+def test_the_sweeps_of_each_direction_start_from_their_own_kernels(initializer):
+    # One unseeded initializer instance repeats its values for every weight
+    # of a shape: the sweeps would start identical.
+    layer = ResSpatialDependency(
+        4,
+        4,
+        directions=("down", "right"),
+        kernel_size=3,
+        kernel_initializer=initializer,
+    )
+    layer.build((None, 6, 6, 4))
+    first, second = layer.spatial.corrections
+    for name in ("kernel", "recurrent_kernel"):
+        a, b = getattr(first, name), getattr(second, name)
+        assert not np.allclose(np.asarray(a), np.asarray(b)), name
+    assert not np.allclose(
+        np.asarray(layer.spatial.project_in.kernel), np.asarray(layer.conv.kernel)
+    )

@@ -1,0 +1,244 @@
+"""The layers' properties on whichever Keras backend this process runs.
+
+Not collected by the suite's own run (no `_test` suffix): backends_test.py
+runs this file with pytest in a subprocess whose KERAS_BACKEND is set before
+Keras is imported, so the checks run under JAX. Nothing here is specific
+to one backend, so `KERAS_BACKEND=tensorflow python -m pytest -n 0 <this
+file>` runs the same checks under TensorFlow.
+
+A selection of the TensorFlow tests' properties (spatial_dependency_test.py,
+spatial_broadcast_test.py), on tiny shapes that several checks share, since
+JAX compiles once per shape (the sweep once per shape and direction): the
+NumPy reference for every direction, for non-square input and for a
+strided project-in; causality and long range; Table 5's parameter counts;
+a `fit` step and the numerics under mixed precision.
+
+The last section compares outputs and gradients with TensorFlow's, on a
+model of every layer (weight-normalized and transposed convolutions
+included) whose TensorFlow gradients the TensorFlow tests check against
+finite differences in float64. The JAX sweep's own gradient is checked
+against finite differences in correction_jax_checks.py: Keras' JAX backend
+computes some ops of a float64 layer (tanh) in float32, too coarse for
+finite differences through the whole layer.
+
+With SDN_CROSS_BACKEND_DIR set, the checks of the last section also load
+the `.keras` file backends_test.py saved under TensorFlow there, and save
+one for it to load.
+"""
+
+import os
+
+import keras
+import numpy as np
+import numpy_reference
+import pytest
+
+import sdn_test_case
+from sdn_tf.layers import (
+    ResSpatialDependency,
+    SpatialBroadcast,
+    SpatialDependency,
+)
+
+ALL_DIRECTIONS = ("down", "up", "right", "left")
+SHAPE = (2, 4, 7, 3)  # the input most checks share: non-square
+CROSS_BACKEND_DIR = os.environ.get("SDN_CROSS_BACKEND_DIR")
+
+
+def _numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+# --- Equality with the NumPy reference -----------------------------------
+
+
+def test_four_directions_on_non_square_input_match_numpy():
+    # correct_first_row=False: correction_jax_checks.py, sweep by sweep.
+    x = sdn_test_case.random_inputs(SHAPE)
+    layer = SpatialDependency(5, 6, directions=("up", "left", "down", "right"))
+    layer.build(x.shape)
+    sdn_test_case.randomize_biases(layer)
+    expected = numpy_reference.spatial_dependency(x, layer)
+    np.testing.assert_allclose(_numpy(layer(x)), expected, atol=1e-5)
+
+
+def test_strided_project_in_matches_numpy():
+    # The transposed project-in: the cross-backend model below.
+    x = sdn_test_case.random_inputs((1, 6, 5, 2))
+    layer = SpatialDependency(
+        3, 4, directions=("up",), kernel_size=(3, 2), strides=(1, 2), padding="valid"
+    )
+    layer.build(x.shape)
+    sdn_test_case.randomize_biases(layer)
+    out = _numpy(layer(x))
+    assert out.shape == (1, 4, 2, 3)
+    np.testing.assert_allclose(
+        out, numpy_reference.spatial_dependency(x, layer), atol=1e-5
+    )
+
+
+def test_uncorrected_first_row_is_the_project_in_output():
+    x = sdn_test_case.random_inputs(SHAPE)
+    layer = SpatialDependency(4, 6, directions=("up",), correct_first_row=False)
+    layer.build(x.shape)
+    sdn_test_case.randomize_biases(layer)
+    features = keras.ops.transpose(layer.project_in(x), (1, 0, 2, 3))  # [H,B,W,F]
+    corrected = _numpy(layer.corrections[0].correct(features, "float32", "auto"))
+    np.testing.assert_array_equal(corrected[-1], _numpy(features)[-1])
+    assert np.abs(corrected - _numpy(features)).max() > 1e-3
+
+
+# --- Dependency structure ------------------------------------------------
+
+
+def test_down_sweep_is_causal():
+    x = sdn_test_case.random_inputs(SHAPE)
+    layer = SpatialDependency(3, 6, directions=("down",))
+    base = _numpy(layer(x))
+    for row in range(SHAPE[1]):
+        changed = x.copy()
+        changed[:, row + 1 :] += 1.0
+        out = _numpy(layer(changed))
+        np.testing.assert_array_equal(out[:, : row + 1], base[:, : row + 1])
+        if row + 1 < SHAPE[1]:
+            assert np.abs(out[:, row + 1 :] - base[:, row + 1 :]).max() > 1e-4
+
+
+def test_four_directions_reach_the_opposite_corner():
+    x = sdn_test_case.random_inputs(SHAPE)
+    changed = x.copy()
+    changed[0, -1, -1] += 1.0
+    layer = SpatialDependency(3, 6, directions=ALL_DIRECTIONS)
+    difference = _numpy(layer(changed))[0, 0, 0] - _numpy(layer(x))[0, 0, 0]
+    assert np.abs(difference).max() > 1e-7
+    one_way = SpatialDependency(3, 6, directions=("down",))
+    np.testing.assert_array_equal(
+        _numpy(one_way(changed))[0, 0, 0], _numpy(one_way(x))[0, 0, 0]
+    )
+
+
+def test_parameter_counts_equal_table_5():
+    # Shapes alone count: zeros spare the 600 x 600 orthogonal matrices.
+    layer = SpatialDependency(
+        200,
+        200,
+        directions=("down", "right"),
+        kernel_initializer="zeros",
+        recurrent_initializer="zeros",
+    )
+    layer.build((None, 4, 4, 200))
+    assert layer.count_params() == 1_042_800
+    assert layer.project_in.count_params() == 40_200
+    assert sum(int(np.prod(v.shape)) for v in layer.corrections[0].weights) == 481_200
+
+
+# --- Training and mixed precision -------------------------------------------------
+
+
+def test_fit_step_under_mixed_precision_changes_every_weight():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    x = sdn_test_case.random_inputs(SHAPE)
+    inputs = keras.Input(SHAPE[1:])
+    outputs = ResSpatialDependency(3, 6, directions=("down",))(inputs)
+    model = keras.Model(
+        inputs, keras.layers.Activation("linear", dtype="float32")(outputs)
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    before = [_numpy(v) for v in model.trainable_variables]
+    history = model.fit(x, x, batch_size=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    unchanged = [
+        v.path
+        for v, b in zip(model.trainable_variables, before)
+        if np.array_equal(_numpy(v), b)
+    ]
+    assert not unchanged, f"no gradient reached {unchanged}"
+
+
+def test_mixed_precision_stays_close_to_float32():
+    # mixed_float16, and the sweep alone: correction_jax_checks.py.
+    x = sdn_test_case.random_inputs((2, 16, 4, 3))
+    layer = SpatialDependency(3, 8, directions=("down",))
+    reference = _numpy(layer(x))
+    mixed = SpatialDependency.from_config(
+        {**layer.get_config(), "dtype": "mixed_bfloat16"}
+    )
+    mixed.build(x.shape)
+    mixed.set_weights(layer.get_weights())
+    out = mixed(x)
+    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+    np.testing.assert_allclose(
+        _numpy(keras.ops.cast(out, "float32")), reference, atol=1e-1
+    )
+
+
+# --- Spatial broadcast and arguments ----------------------------------
+
+
+def test_spatial_broadcast_coordinate_channels():
+    z = np.array([[0.5, -2.0]], "float32")
+    out = _numpy(SpatialBroadcast(height=2, width=3)(z))
+    np.testing.assert_array_equal(out[0, ..., 2], [[-1, 0, 1], [-1, 0, 1]])
+    np.testing.assert_array_equal(out[0, ..., 3], [[-1, -1, -1], [1, 1, 1]])
+    np.testing.assert_array_equal(out[0, ..., :2], np.broadcast_to(z[0], (2, 3, 2)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(filters=0), "argument `filters`, expected a positive integer, got 0"),
+        (dict(directions=("down", "diagonal")), "'diagonal'"),
+        (dict(strides=3, kernel_size=2, transpose=True), "argument `strides`"),
+    ],
+)
+def test_invalid_arguments_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SpatialDependency(**{"filters": 2, "num_features": 3, **kwargs})
+
+
+# --- Across backends (SDN_CROSS_BACKEND_DIR from backends_test.py) --------
+
+cross_backend = pytest.mark.skipif(
+    CROSS_BACKEND_DIR is None, reason="run by backends_test.py"
+)
+
+
+@pytest.fixture(scope="module")
+def model_of_another_backend():
+    """The model backends_test.py saved under TensorFlow, its inputs, outputs
+    and gradients, and the gradient function of the model loaded here."""
+    model = keras.saving.load_model(os.path.join(CROSS_BACKEND_DIR, "saved.keras"))
+    saved = np.load(os.path.join(CROSS_BACKEND_DIR, "saved.npz"))
+    return model, saved, sdn_test_case.gradient_function(model)
+
+
+@cross_backend
+def test_keras_file_of_another_backend_gives_its_outputs_and_gradients(
+    model_of_another_backend,
+):
+    model, saved, gradients = model_of_another_backend
+    outputs, d_inputs, d_weights = gradients(saved["inputs"], saved["cotangent"])
+    np.testing.assert_allclose(outputs, saved["outputs"], atol=1e-5)
+    np.testing.assert_allclose(d_inputs, saved["d_inputs"], atol=1e-5)
+    assert len(d_weights) == len(model.trainable_variables)
+    for path, gradient in d_weights.items():
+        np.testing.assert_allclose(gradient, saved[path], atol=1e-5, err_msg=path)
+
+
+@cross_backend
+def test_saves_a_keras_file_for_another_backend(model_of_another_backend):
+    # New weights (the loaded ones moved by seeded noise), so that loading
+    # this file back under TensorFlow is a check of its own.
+    model, saved, gradients = model_of_another_backend
+    rng = np.random.default_rng(7)
+    for v in model.weights:
+        v.assign(_numpy(v) + rng.normal(scale=0.1, size=v.shape).astype(v.dtype))
+    outputs, d_inputs, d_weights = gradients(saved["inputs"], saved["cotangent"])
+    backend = keras.backend.backend()
+    model.save(os.path.join(CROSS_BACKEND_DIR, f"{backend}.keras"))
+    np.savez(
+        os.path.join(CROSS_BACKEND_DIR, f"{backend}.npz"),
+        outputs=outputs,
+        d_inputs=d_inputs,
+        **d_weights,
+    )
