@@ -18,7 +18,7 @@ comes out, whichever way it goes:
 Models, steps and metric sample sizes are far below the papers' (stated in
 the table's header); the point is the comparison at equal budget.
 
-    python bench/claims.py                     # the README's table (~1 h, 2 cores)
+    python bench/claims.py                     # the README's table (~45 min, 2 cores)
     python bench/claims.py --quick             # seconds: a smoke test
     python bench/claims.py --rows=density --seeds=5
 """

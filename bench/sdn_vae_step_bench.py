@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+import sdn_tf  # noqa: E402
 from train import config as config_lib  # noqa: E402
 from train import runs  # noqa: E402
 from train.configs import density  # noqa: E402
@@ -40,7 +41,11 @@ def _fit_fn(config, use_sdn, images):
     """The model, and a function that trains it n steps with one `fit` call."""
     model = config_lib.build_model(config, use_sdn=use_sdn)
     model.compile(optimizer=config.optimizer.make())
-    batches = tf.data.Dataset.from_tensors(images).repeat()
+    # As sdn_tf.data.load's pipelines: without autotuning, whose background
+    # thread made the end of a fit call wait for its sleep period.
+    batches = sdn_tf.data.without_autotune(
+        tf.data.Dataset.from_tensors(images).repeat()
+    )
 
     def train(steps):
         model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)

@@ -17,6 +17,7 @@ from sdn_tf.data.pipeline import (
     ground_truth,
     has_ground_truth,
     load,
+    without_autotune,
 )
 from sdn_tf.data.shapes import SdnShapes, Shapes
 from sdn_tf.data.sprites import SdnSprites, Sprites
@@ -38,4 +39,5 @@ __all__ = [
     "ground_truth",
     "has_ground_truth",
     "load",
+    "without_autotune",
 ]

@@ -24,11 +24,13 @@ that row zero, so the backward loop needs no case of its own.
 
 Everything here works in the *sweep-major* layout [steps, batch, length, F]:
 axis 0 is the axis the sweep walks along and axis 2 holds the neighbours.
-The work that does not depend on the previous row, `I.U + c` for all rows,
-is one batched matmul before the loop; the loop body holds only the
-3-neighbour product and the gate arithmetic. Rows are read by indexing
-inside a `tf.while_loop` (tf.scan would first copy every input into a
-tensor list).
+The work that does not depend on the previous row is done for all rows
+before the loop, one matmul per gate: g_r = I.U_r + c_r + b_r,
+g_z = I.U_z + c_z + b_z and h_n = I.U_n + c_n (b_n stays in the row, since
+r multiplies h_n alone). The loop body holds only the 3-neighbour products
+and the gate arithmetic, on rows flattened to [batch * length, F], with no
+[.., 3F] tensor to split. Rows are read by indexing inside a
+`tf.while_loop` (tf.scan would first copy every input into a tensor list).
 
 The gradient is written by hand: the backward loop carries the gradient
 that flows through the neighbour product, one transposed 1x3 convolution
@@ -152,57 +154,109 @@ def _matmul(a, b, dtype, state_dtype, **kwargs):
     return tf.cast(product, state_dtype)
 
 
-def _input_gates(features, recurrent_kernel, recurrent_bias, matmul_dtype):
-    """I.U + c for every row at once: [steps, batch, length, 3F]."""
+def _input_gates(features, recurrent_kernel, recurrent_bias, bias, matmul_dtype):
+    """The parts of the gates that do not depend on the previous row.
+
+    For all rows at once, each [steps, batch * length, F]:
+    g_r = I.U_r + c_r + b_r, g_z = I.U_z + c_z + b_z and h_n = I.U_n + c_n.
+    One matmul per gate, so the row loop never splits a [.., 3F] tensor; b_r
+    and b_z are added here once instead of once per row.
+    """
     shape = _static_or_dynamic_shape(features)
     f = features.shape[-1]
     flat = tf.reshape(features, [-1, f])  # [steps * batch * length, F]
-    gates = _matmul(flat, recurrent_kernel, matmul_dtype, features.dtype)
-    gates = tf.nn.bias_add(gates, recurrent_bias)
-    return tf.reshape(gates, shape[:-1] + [3 * f])
+    own_bias = [bias[:f], bias[f : 2 * f], tf.zeros_like(bias[:f])]
+    gates = []
+    for gate in range(3):
+        columns = slice(gate * f, (gate + 1) * f)
+        product = _matmul(
+            flat, recurrent_kernel[:, columns], matmul_dtype, features.dtype
+        )
+        offset = recurrent_bias[columns] + own_bias[gate]
+        gates.append(tf.reshape(product + offset, [shape[0], -1, f]))
+    return gates
 
 
-def _forward(
-    features, input_gates, kernel, bias, reverse, matmul_dtype, correct_first_row
-):
-    """The sweep: the corrected rows and the gates r, z, n of every row."""
-    state_dtype = features.dtype
-    f = features.shape[-1]
+# From this many features up, a row's neighbour products are three 1x3
+# convolutions (no [.., 3F] neighbour tensor is built, no product is split);
+# below it, one matmul of the concatenated neighbours, because there each
+# op's fixed cost outweighs the memory traffic saved (fewer, larger ops).
+# Measured at 32 features (16x16, batch 32): convolutions 20% slower; at 64
+# and more, 6-18% faster; see bench/spatial_dependency_bench.py.
+CONVOLUTION_MIN_FEATURES = 64
+
+
+def _neighbour_products(kernel, matmul_dtype, state_dtype):
+    """A function of the previous row P [batch, length, F] to nb.W_r, nb.W_z,
+    nb.W_n, each [batch * length, F] in the state dtype."""
+    three_f = kernel.shape[-1]
+    f = three_f // 3
     kernel = tf.cast(kernel, matmul_dtype)
+    if f >= CONVOLUTION_MIN_FEATURES:
+        filters = tf.split(_as_filter(kernel), 3, axis=-1)  # 3 x [1, 3, F, F]
+
+        def by_convolution(previous):
+            image_row = previous[:, None]  # [batch, 1, length, F]
+            return [
+                tf.reshape(
+                    tf.cast(tf.nn.conv2d(image_row, w, 1, "SAME"), state_dtype),
+                    [-1, f],
+                )
+                for w in filters
+            ]
+
+        return by_convolution
+
+    def by_matmul(previous):
+        nb = tf.reshape(neighbours(previous), [-1, three_f])
+        return tf.split(tf.cast(tf.matmul(nb, kernel), state_dtype), 3, axis=-1)
+
+    return by_matmul
+
+
+def _forward(features, gates, kernel, bias, reverse, matmul_dtype, correct_first_row):
+    """The sweep: the corrected rows and the gates r, z, n of every row.
+
+    Rows are [batch * length, F] inside the loop; `gates` are
+    `_input_gates`' (g_r, g_z, h_n).
+    """
+    state_dtype = features.dtype
+    shape = _static_or_dynamic_shape(features)
+    f = features.shape[-1]
+    products = _neighbour_products(kernel, matmul_dtype, state_dtype)
+    bias_n = bias[2 * f :]
+    rows = tf.reshape(features, [shape[0], -1, f])  # [steps, batch * length, F]
 
     def correct_row(previous, row):
-        values, row_gates = row  # [batch, length, F], [batch, length, 3F]
-        shape = _static_or_dynamic_shape(values)
-        nb = tf.reshape(neighbours(tf.cast(previous, matmul_dtype)), [-1, 3 * f])
-        x = tf.nn.bias_add(tf.cast(tf.matmul(nb, kernel), state_dtype), bias)
-        x_r, x_z, x_n = tf.split(tf.reshape(x, shape[:-1] + [3 * f]), 3, axis=-1)
-        h_r, h_z, h_n = tf.split(row_gates, 3, axis=-1)
-        r = tf.sigmoid(x_r + h_r)
-        z = tf.sigmoid(x_z + h_z)
-        n = tf.tanh(x_n + r * h_n)
+        values, g_r, g_z, h_n = row  # each [batch * length, F]
+        x_r, x_z, x_n = products(tf.reshape(tf.cast(previous, matmul_dtype), shape[1:]))
+        r = tf.sigmoid(x_r + g_r)
+        z = tf.sigmoid(x_z + g_z)
+        n = tf.tanh(tf.nn.bias_add(x_n, bias_n) + r * h_n)
         corrected = n + z * (values - n)
         return corrected, (corrected, r, z, n)
 
     if correct_first_row:
-        initial, first_outputs = tf.zeros_like(features[0]), None
+        initial, first_outputs = tf.zeros_like(rows[0]), None
     else:
         # The authors' sweep: the first row keeps I, as a GRU step whose
         # update gate is shut (z = 1, r = n = 0; see the module docstring).
-        first = features[-1] if reverse else features[0]  # [batch, length, F]
+        first = rows[-1] if reverse else rows[0]  # [batch * length, F]
         zeros = tf.zeros_like(first)
         initial, first_outputs = first, (first, zeros, tf.ones_like(first), zeros)
-    return _loop_rows(
+    stacked = _loop_rows(
         correct_row,
-        [features, input_gates],
+        [rows, *gates],
         initial,
         reverse,
         [state_dtype] * 4,
         first_outputs=first_outputs,
-    )  # 4 x [steps, batch, length, F]
+    )
+    return [tf.reshape(t, shape) for t in stacked]  # 4 x [steps, batch, length, F]
 
 
 def _backward(
-    d_outputs, features, input_gates, outputs, r, z, n, weights, reverse, matmul_dtype
+    d_outputs, features, h_n, outputs, r, z, n, weights, reverse, matmul_dtype
 ):
     """Gradients of the sweep with respect to its five inputs.
 
@@ -213,7 +267,7 @@ def _backward(
     state_dtype = features.dtype
     f = features.shape[-1]
     kernel, recurrent_kernel = weights
-    h_n = input_gates[..., 2 * f :]
+    h_n = tf.reshape(h_n, _static_or_dynamic_shape(features))  # I.U_n + c_n
     # Per-row factors of the chain rule that do not depend on the gradient
     # carried from the next row, for all rows at once:
     d_xn_per_d = (1.0 - z) * (1.0 - tf.square(n))  # dI'/d(x_n)
@@ -334,12 +388,12 @@ def correction_sweep(
 
     @tf.custom_gradient
     def sweep(features, kernel, bias, recurrent_kernel, recurrent_bias):
-        input_gates = _input_gates(
-            features, recurrent_kernel, recurrent_bias, matmul_dtype
+        gates = _input_gates(
+            features, recurrent_kernel, recurrent_bias, bias, matmul_dtype
         )
         outputs, r, z, n = _forward(
             features,
-            input_gates,
+            gates,
             kernel,
             bias,
             reverse,
@@ -351,7 +405,7 @@ def correction_sweep(
             return _backward(
                 tf.cast(d_outputs, state_dtype),
                 features,
-                input_gates,
+                gates[2],
                 outputs,
                 r,
                 z,

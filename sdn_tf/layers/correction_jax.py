@@ -16,6 +16,9 @@ Where JAX differs:
   * The gradient is a `jax.custom_vjp` whose backward scan mirrors
     `correction._backward`: it carries only the gradient flowing through the
     neighbour product and the weight gradients accumulated row by row.
+  * The input gates I.U + c are one [.., 3F] tensor and a row's neighbour
+    product one matmul, split into the gates; TensorFlow computes them per
+    gate to save op launches and copies, which XLA's fusion makes moot.
   * The adjoint of the neighbour product is one matmul with W^T followed by
     a shifted sum of its three blocks, instead of TensorFlow's transposed
     1x3 convolution; the two are the same linear map.
@@ -103,7 +106,8 @@ def _matmul(a, b, dtype, state_dtype):
 def _input_gates(features, recurrent_kernel, recurrent_bias, matmul_dtype):
     """I.U + c for every row at once: [steps, batch, length, 3F].
 
-    Mirrors `correction._input_gates`.
+    `correction._input_gates` computes the same per gate, with b_r, b_z
+    folded in; here they are added in the row, as in the paper.
     """
     f = features.shape[-1]
     flat = features.reshape(-1, f)  # [steps * batch * length, F]
@@ -117,7 +121,7 @@ def _forward(
 ):
     """The sweep: the corrected rows and the gates r, z, n of every row.
 
-    Mirrors `correction._forward`.
+    Mirrors `correction._forward`, with one [.., 3F] neighbour product.
     """
     state_dtype = features.dtype
     f = features.shape[-1]

@@ -92,6 +92,18 @@ def test_train_split_drops_the_remainder_and_flips_deterministically():
     assert any(was_flipped) and any(unchanged)
 
 
+def test_pipelines_run_without_the_autotuner_and_keep_their_elements():
+    # The autotuner's sleeping thread delayed the end of every fit call
+    # (see pipeline.without_autotune); a pipeline must not start it.
+    with tfds.testing.mock_data(num_examples=6):
+        ds = sdn_tf.data.load("cifar10", "test", batch_size=4, shuffle=False)
+        assert ds.options().autotune.enabled is False
+        numbers = tf.data.Dataset.range(5).prefetch(tf.data.AUTOTUNE)
+        untuned = sdn_tf.data.without_autotune(numbers)
+        assert untuned.options().autotune.enabled is False
+        assert list(untuned.as_numpy_iterator()) == [0, 1, 2, 3, 4]
+
+
 def test_shuffling_is_seeded():
     with tfds.testing.mock_data(num_examples=20):
         first = [

@@ -7,10 +7,22 @@ import tensorflow as tf
 
 from sdn_tf.layers import correction
 
+# The two ways a row's neighbour products are computed (see
+# correction.CONVOLUTION_MIN_FEATURES), each forced at the tests' small F.
+NEIGHBOUR_PRODUCTS = {"matmul": 10**9, "convolution": 1}
+
+
+@pytest.fixture(params=sorted(NEIGHBOUR_PRODUCTS))
+def neighbour_products(request, monkeypatch):
+    monkeypatch.setattr(
+        correction, "CONVOLUTION_MIN_FEATURES", NEIGHBOUR_PRODUCTS[request.param]
+    )
+    return request.param
+
 
 @pytest.mark.parametrize("correct_first_row", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_sweep_matches_numpy(reverse, correct_first_row):
+def test_sweep_matches_numpy(reverse, correct_first_row, neighbour_products):
     features, kernel, bias, u, c = numpy_reference.random_sweep_inputs()
     out = correction.correction_sweep(
         features,
@@ -33,7 +45,9 @@ def test_sweep_matches_numpy(reverse, correct_first_row):
 
 @pytest.mark.parametrize("correct_first_row", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_hand_written_gradient_matches_finite_differences(reverse, correct_first_row):
+def test_hand_written_gradient_matches_finite_differences(
+    reverse, correct_first_row, neighbour_products
+):
     features, kernel, bias, u, c = numpy_reference.random_sweep_inputs(
         steps=4, length=3, f=2
     )
@@ -92,7 +106,9 @@ def test_uncorrected_first_row_keeps_its_values_exactly(reverse, matmul_dtype):
 
 
 @pytest.mark.parametrize("correct_first_row", [True, False])
-def test_sweep_is_the_same_eagerly_in_a_graph_and_under_xla(correct_first_row):
+def test_sweep_is_the_same_eagerly_in_a_graph_and_under_xla(
+    correct_first_row, neighbour_products
+):
     inputs = [
         tf.constant(v) for v in numpy_reference.random_sweep_inputs(dtype="float32")
     ]
@@ -125,7 +141,7 @@ def test_neighbours_transpose_product_is_the_adjoint():
     np.testing.assert_allclose(lhs.numpy(), rhs.numpy(), rtol=1e-12)
 
 
-def test_half_precision_matmuls_keep_a_float32_state():
+def test_half_precision_matmuls_keep_a_float32_state(neighbour_products):
     inputs = numpy_reference.random_sweep_inputs(steps=24, f=8, dtype="float32")
     full = correction.correction_sweep(*inputs)
     for dtype, tol in [("float16", 1e-2), ("bfloat16", 6e-2)]:
