@@ -408,6 +408,11 @@ def without_autotune(dataset):
     the SDN-VAE took 10.24 s (10 ms x 2**10) for 6.5 s of steps, a 5-epoch
     call 40.96 s for 29 s. A pipeline this light needs no tuning.
     """
+    if not isinstance(dataset, tf.data.Dataset):
+        raise ValueError(
+            "Received an invalid value for argument `dataset`, expected a "
+            f"tf.data.Dataset, got {dataset!r}."
+        )
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.with_options(options)

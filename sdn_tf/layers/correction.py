@@ -181,8 +181,9 @@ def _input_gates(features, recurrent_kernel, recurrent_bias, bias, matmul_dtype)
 # convolutions (no [.., 3F] neighbour tensor is built, no product is split);
 # below it, one matmul of the concatenated neighbours, because there each
 # op's fixed cost outweighs the memory traffic saved (fewer, larger ops).
-# Measured at 32 features (16x16, batch 32): convolutions 20% slower; at 64
-# and more, 6-18% faster; see bench/spatial_dependency_bench.py.
+# Measured on 2026-11-30, one sweep alone (batch 32, interleaved in one
+# process; the bench times F = 200 only): at 32 features (16x16) the
+# convolutions were 20% slower; at 64, 128 and 200 features 6-18% faster.
 CONVOLUTION_MIN_FEATURES = 64
 
 

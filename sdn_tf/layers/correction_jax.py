@@ -345,27 +345,10 @@ def correction_sweep(
     correct_first_row=True,
 ):
     """Corrects `features` row by row in one sweep: `correction.correction_sweep`
-    in JAX, with the same arguments and result.
+    in JAX, with the same arguments and result (read its docstring).
 
-    Args:
-      features: [steps, batch, length, F] float32 or float64 array, the
-        values I before the sweep; their dtype is the state dtype (float64
-        needs `jax_enable_x64`). The sweep walks along axis 0; neighbours
-        lie along axis 2.
-      kernel: [3F, 3F], the neighbour kernel W; rows ordered (P[j-1], P[j],
-        P[j+1]), columns (r, z, n).
-      bias: [3F], the neighbour bias b, order (r, z, n).
-      recurrent_kernel: [F, 3F], U, which multiplies the row's own values.
-      recurrent_bias: [3F], c, added to I.U.
-      reverse: if True the sweep starts at the last step.
-      matmul_dtype: dtype of the matmul operands; defaults to the state
-        dtype.
-      correct_first_row: if True (Algorithm 1) the first row is corrected
-        from zero neighbours; if False it keeps its values, as in the
-        authors' PyTorch code.
-
-    Returns:
-      [steps, batch, length, F] array of the state dtype, the corrected rows.
+    Differences: `features` is an array (float64 needs `jax_enable_x64`), and
+    the result is a JAX array.
     """
     features = jnp.asarray(features)
     matmul_dtype = jnp.dtype(matmul_dtype or features.dtype)

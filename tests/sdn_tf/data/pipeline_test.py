@@ -102,6 +102,8 @@ def test_pipelines_run_without_the_autotuner_and_keep_their_elements():
         untuned = sdn_tf.data.without_autotune(numbers)
         assert untuned.options().autotune.enabled is False
         assert list(untuned.as_numpy_iterator()) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match=r"argument `dataset`.*\[0, 1\]"):
+        sdn_tf.data.without_autotune([0, 1])
 
 
 def test_shuffling_is_seeded():
