@@ -29,9 +29,12 @@ class GroundTruthDataset:
     image_shape = (64, 64, 3)
     # Whether part of factor space is held out (then `sample_heldout` exists).
     has_heldout = False
-    # Factor spaces up to this many combinations are rendered once, on first
-    # use, and then indexed: the metrics render ~10^5 images per model, and
-    # a 2-factor circles grid has 1,024 (50 MB of uint8 at 64x64x3).
+    # Factor spaces up to this many combinations are rendered once and then
+    # indexed: the metrics render ~10^5 images per model, and a 2-factor
+    # circles grid has 1,024 (50 MB of uint8 at 64x64x3). The grid is
+    # rendered once as many images as it holds were asked for, so a few
+    # images (a small dataset build) never cost a whole grid, and many cost
+    # at most twice what rendering the grid up front would.
     CACHE_LIMIT = 4096
 
     @property
@@ -74,8 +77,15 @@ class GroundTruthDataset:
         factors = self._check_factors(factors)
         if len(factors) == 0:
             return np.zeros((0, *self.image_shape), np.uint8)
-        if np.prod(self.factor_sizes) > self.CACHE_LIMIT:
+        grid_size = np.prod(self.factor_sizes)
+        if grid_size > self.CACHE_LIMIT:
             return self._render(factors)
+        if getattr(self, "_grid_images", None) is None:
+            self._images_asked_for = getattr(self, "_images_asked_for", 0) + len(
+                factors
+            )
+            if self._images_asked_for < grid_size:
+                return self._render(factors)
         return self._every_image()[np.ravel_multi_index(factors.T, self.factor_sizes)]
 
     def _every_image(self):

@@ -88,6 +88,25 @@ def test_a_nan_loss_with_finite_gradients_changes_neither_weights_nor_optimizer(
     assert float(model.optimizer.dynamic_scale) == 1.0
 
 
+def test_the_first_fit_traces_the_train_step_once():
+    # Keras builds an unbuilt optimizer inside the first traced step, and
+    # TensorFlow traces a step that creates variables a second time: the
+    # model builds it before, which halves a small model's first step.
+    model = TinyRegression()
+    model.compile(optimizer=keras.optimizers.Adamax(0.1))
+    traces = []
+    train_step = model.train_step
+
+    def counted_train_step(data):
+        traces.append(tf.inside_function())
+        return train_step(data)
+
+    model.train_step = counted_train_step
+    model.fit(_regression_data(), batch_size=2, epochs=2, verbose=0)
+    assert traces == [True]
+    assert int(model.optimizer.iterations.numpy()) == 4
+
+
 def test_the_guarded_optimizer_survives_a_keras_round_trip(tmp_path):
     model = TinyRegression()
     model.compile(optimizer=keras.optimizers.SGD(0.1))

@@ -160,8 +160,16 @@ def test_bad_factors_raise():
 
 @pytest.mark.parametrize("hole", [None, "corner"])
 def test_images_from_the_rendered_grid_equal_fresh_renders(hole):
-    # Small factor spaces are rendered once and indexed (the metrics' speed).
+    # Small factor spaces are rendered once and indexed (the metrics' speed),
+    # once as many images as the grid holds were asked for.
     data = Circles("xy", hole=hole)
-    assert np.prod(data.factor_sizes) <= data.CACHE_LIMIT
-    factors = data.sample_factors(50, np.random.default_rng(3))
-    np.testing.assert_array_equal(data.render(factors), data._render(factors))
+    grid_size = np.prod(data.factor_sizes)
+    assert grid_size <= data.CACHE_LIMIT
+    rng = np.random.default_rng(3)
+    factors = data.sample_factors(50, rng)
+    fresh = data._render(factors)
+    np.testing.assert_array_equal(data.render(factors), fresh)
+    assert getattr(data, "_grid_images", None) is None  # 50 images: no grid
+    data.render(data.sample_factors(grid_size - 50, rng))
+    assert data._grid_images is not None
+    np.testing.assert_array_equal(data.render(factors), fresh)
