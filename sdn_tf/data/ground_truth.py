@@ -81,10 +81,9 @@ class GroundTruthDataset:
         if grid_size > self.CACHE_LIMIT:
             return self._render(factors)
         if getattr(self, "_grid_images", None) is None:
-            self._images_asked_for = getattr(self, "_images_asked_for", 0) + len(
-                factors
-            )
-            if self._images_asked_for < grid_size:
+            asked_for = getattr(self, "_images_asked_for", 0) + len(factors)
+            self._images_asked_for = asked_for
+            if asked_for < grid_size:
                 return self._render(factors)
         return self._every_image()[np.ravel_multi_index(factors.T, self.factor_sizes)]
 

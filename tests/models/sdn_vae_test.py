@@ -176,8 +176,7 @@ def _coloured_images(n, seed, num_bits=3):
     rng = np.random.default_rng(seed)
     colours = rng.uniform(-0.7, 0.7, (n, 1, 1, 3))
     images = np.clip(colours + 0.2 * _images(n, seed=seed), -1, 1)
-    top = 2**num_bits - 1
-    return (np.round((images + 1) * top / 2) * 2 / top - 1).astype(np.float32)
+    return np.asarray(quantization.quantize(images.astype(np.float32), num_bits))
 
 
 @pytest.mark.parametrize("use_sdn", [True, False])
