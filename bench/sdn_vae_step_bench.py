@@ -6,12 +6,15 @@ otherwise), compiles both as `train.density` does, and trains them in
 turn with `fit` on one batch (data loading is out of it). A short and a
 long fit call per round separate the cost of a step from what a fit call
 costs once; the ratio of the per-step medians is what SDN costs per step on
-this machine.
+this machine. A third model, the SDN-VAE with every sweep skipped (its
+ResSDN layers keep their projections, gates and residuals), shows what
+the rest of the SDN layers cost: the floor of that ratio for any sweep.
 
     python bench/sdn_vae_step_bench.py                      # photo_patches
     python bench/sdn_vae_step_bench.py --config=tiny --repeats=3
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -26,6 +29,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import sdn_tf  # noqa: E402
+from sdn_tf.layers import correction  # noqa: E402
 from train import config as config_lib  # noqa: E402
 from train import runs  # noqa: E402
 from train.configs import density  # noqa: E402
@@ -35,9 +39,32 @@ flags.DEFINE_enum("config", "photo_patches", sorted(density.PRESETS), "Density c
 flags.DEFINE_integer("repeats", 5, "Timed rounds; each round trains each model.")
 flags.DEFINE_integer("short", 2, "Steps of the short fit call of a round.")
 flags.DEFINE_integer("long", 12, "Steps of the long fit call of a round.")
+flags.DEFINE_bool(
+    "skipped_sweeps", True, "Also time the SDN-VAE with its sweeps skipped."
+)
 
 
-def _fit_fn(config, use_sdn, images):
+@contextlib.contextmanager
+def _sweeps_skipped():
+    """Every TensorFlow sweep traced inside returns its input features.
+
+    The weights stay in the graph (times zero), so every variable still has
+    a gradient, as in the real model.
+    """
+    sweep = correction.correction_sweep
+
+    def skipped(features, kernel, bias, recurrent_kernel, recurrent_bias, **kwargs):
+        weights = [kernel, bias, recurrent_kernel, recurrent_bias]
+        return features + 0.0 * tf.add_n([tf.reduce_sum(w) for w in weights])
+
+    correction.correction_sweep = skipped
+    try:
+        yield
+    finally:
+        correction.correction_sweep = sweep
+
+
+def _fit_fn(config, use_sdn, images, skip_sweeps=False):
     """The model, and a function that trains it n steps with one `fit` call."""
     model = config_lib.build_model(config, use_sdn=use_sdn)
     model.compile(optimizer=config.optimizer.make())
@@ -48,7 +75,10 @@ def _fit_fn(config, use_sdn, images):
     )
 
     def train(steps):
-        model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+        # The train function is traced in the first call; patched every
+        # call all the same, so the order of the models does not matter.
+        with _sweeps_skipped() if skip_sweeps else contextlib.nullcontext():
+            model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
 
     return model, train
 
@@ -96,8 +126,11 @@ def main(argv):
         tf.float32,
     )
     fns, params = {}, {}
-    for name, use_sdn in (("SDN-VAE", True), ("IAF-VAE+", False)):
-        model, fns[name] = _fit_fn(config, use_sdn, images)
+    models = [("SDN-VAE", True, False), ("IAF-VAE+", False, False)]
+    if FLAGS.skipped_sweeps:
+        models.insert(1, ("SDN-VAE, sweeps skipped", True, True))
+    for name, use_sdn, skip_sweeps in models:
+        model, fns[name] = _fit_fn(config, use_sdn, images, skip_sweeps)
         params[name] = model.count_params()
     medians = _step_and_call_seconds(fns, FLAGS.repeats, FLAGS.short, FLAGS.long)
     print(

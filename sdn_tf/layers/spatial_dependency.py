@@ -172,16 +172,28 @@ logging.getLogger("tensorflow").addFilter(_ExpectedRetracing())
 _sweep_graph = tf.function(correction_lib.correction_sweep, autograph=False)
 
 
+def _with_forward_chains(sweep):
+    """`sweep` with the forward chains measured faster on CPUs (see
+    `correction.forward_chains`); XLA sweeps keep one loop."""
+
+    def sweep_in_chains(features, *weights, **kwargs):
+        chains = correction_lib.forward_chains(features)
+        return sweep(features, *weights, chains=chains, **kwargs)
+
+    return sweep_in_chains
+
+
 def _tensorflow_sweep(jit_compile):
     """The TensorFlow sweep function for `jit_compile` where the call runs."""
     if _use_xla(jit_compile):
         return _sweep_xla
     if tf.executing_eagerly():
-        return _sweep_graph  # one graph instead of op-by-op execution
+        # One graph instead of op-by-op execution.
+        return _with_forward_chains(_sweep_graph)
     # Already inside a graph (fit, tf.function): inline the ops. A nested
     # function would trace a forward and a backward function of its own per
     # layer, which dominates tracing a deep model.
-    return correction_lib.correction_sweep
+    return _with_forward_chains(correction_lib.correction_sweep)
 
 
 def _sweep_for_backend(jit_compile):

@@ -66,6 +66,8 @@ def test_hand_written_gradient_matches_finite_differences(
         )
         return tf.reduce_sum(out * weights)
 
+    # Each finite difference evaluates the sweep: as one graph, not op by op.
+    loss = tf.function(loss, autograph=False)
     theoretical, numerical = tf.test.compute_gradient(loss, inputs, delta=1e-6)
     for t, n in zip(theoretical, numerical):
         np.testing.assert_allclose(t, n, atol=1e-8)
@@ -77,10 +79,15 @@ def test_gradient_of_a_single_row_sweep_and_of_length_one_rows(correct_first_row
     for shape in [(1, 2, 5, 3), (4, 2, 1, 3)]:
         inputs = [tf.constant(v) for v in numpy_reference.random_sweep_inputs(*shape)]
         theoretical, numerical = tf.test.compute_gradient(
-            lambda *a: tf.reduce_sum(
-                tf.sin(
-                    correction.correction_sweep(*a, correct_first_row=correct_first_row)
-                )
+            tf.function(
+                lambda *a: tf.reduce_sum(
+                    tf.sin(
+                        correction.correction_sweep(
+                            *a, correct_first_row=correct_first_row
+                        )
+                    )
+                ),
+                autograph=False,
             ),
             inputs,
             delta=1e-6,
@@ -148,3 +155,35 @@ def test_half_precision_matmuls_keep_a_float32_state(neighbour_products):
         half = correction.correction_sweep(*inputs, matmul_dtype=dtype)
         assert half.dtype == tf.float32
         np.testing.assert_allclose(half.numpy(), full.numpy(), atol=tol)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_forward_chains_give_the_same_sweep_and_gradients(reverse):
+    inputs = [tf.constant(v) for v in numpy_reference.random_sweep_inputs(batch=4, f=3)]
+    weights = tf.constant(np.random.default_rng(1).normal(size=inputs[0].shape))
+
+    def sweep_and_gradients(chains):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            out = correction.correction_sweep(
+                *inputs, reverse=reverse, correct_first_row=False, chains=chains
+            )
+            loss = tf.reduce_sum(out * weights)
+        return [out, *tape.gradient(loss, inputs)]
+
+    one = sweep_and_gradients(1)
+    for chains in (2, 4):
+        for a, b in zip(sweep_and_gradients(chains), one):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
+    assert correction.forward_chains(inputs[0]) == 2  # few features, even batch
+    assert correction.forward_chains(inputs[0][:, :3]) == 1  # odd batch
+
+
+@pytest.mark.parametrize(
+    "chains, message",
+    [(0, "positive integer, got 0"), (3, "divisor .* got 3 for batch size 4")],
+)
+def test_chains_that_do_not_divide_the_batch_raise(chains, message):
+    inputs = numpy_reference.random_sweep_inputs(batch=4)
+    with pytest.raises(ValueError, match=f"`chains`.*{message}"):
+        correction.correction_sweep(*inputs, chains=chains)
