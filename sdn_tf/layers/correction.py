@@ -218,24 +218,30 @@ def _neighbour_products(kernel, matmul_dtype, state_dtype):
     return by_matmul
 
 
-# Up to this many features a row's ops are too small to keep two cores
-# busy each: a forward sweep over two halves of the batch, as two
-# independent row loops the executor runs side by side, was faster (see
-# `forward_chains`). Measured on 2026-11-30 (2 cores, batch 32): at 32
-# features 0.72x the time of one loop (32x32) to 0.93x (8x8); at 64 and
-# 200 features 1.10-1.17x (32x32), in bfloat16 at 200 features 1.09-1.12x.
+# Two loops where a row's ops are too small to keep two cores busy each,
+# yet big enough to pay for a second loop: up to CHAINS_MAX_FEATURES
+# features and from CHAINS_MIN_ROW_VALUES values a row (batch * length *
+# F). Measured on 2026-11-30 (2 cores), forward time of two loops over one:
+# F = 32, batch 32: 0.72x (32x32) to 0.93x (8x8); F = 16, batch 16, 16x16
+# (4,096 values): 0.92x; F = 8, batch 8, 16x16 and 8x8 (1,024 and 512
+# values): 1.22x and 1.16x; F = 64 and 200, 32x32: 1.17x and 1.10x. Each
+# loop also costs ~0.09 s to trace.
 CHAINS_MAX_FEATURES = 32
+CHAINS_MIN_ROW_VALUES = 4096
 
 
 def forward_chains(features):
     """How many independent row loops the forward sweep of `features` runs.
 
-    2 (the batch halves) when the features are few and the batch size is
-    known and even, else 1. The backward sweep always runs one loop: its
-    rows already hold independent matmuls.
+    2 (the batch halves) when the features are few, the rows big enough
+    and the batch size known and even (see CHAINS_MAX_FEATURES), else 1.
+    The backward sweep always runs one loop: its rows already hold
+    independent matmuls.
     """
-    batch, f = features.shape[1], features.shape[-1]
-    if f is not None and f <= CHAINS_MAX_FEATURES and batch and batch % 2 == 0:
+    _, batch, length, f = features.shape
+    if batch is None or length is None or f is None or batch % 2:
+        return 1
+    if f <= CHAINS_MAX_FEATURES and batch * length * f >= CHAINS_MIN_ROW_VALUES:
         return 2
     return 1
 

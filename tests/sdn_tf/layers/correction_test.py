@@ -175,8 +175,12 @@ def test_forward_chains_give_the_same_sweep_and_gradients(reverse):
     for chains in (2, 4):
         for a, b in zip(sweep_and_gradients(chains), one):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
-    assert correction.forward_chains(inputs[0]) == 2  # few features, even batch
-    assert correction.forward_chains(inputs[0][:, :3]) == 1  # odd batch
+    # Two loops for few features, big enough rows and an even batch only.
+    chosen = {
+        shape: correction.forward_chains(tf.zeros(shape))
+        for shape in [(2, 16, 16, 16), (2, 15, 16, 16), (2, 8, 8, 8), (2, 16, 16, 64)]
+    }
+    assert list(chosen.values()) == [2, 1, 1, 1], chosen
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import sdn_test_case
-from sdn_tf.layers import ResSpatialDependency, SpatialDependency
+from sdn_tf.layers import ResSpatialDependency, SpatialDependency, correction
 
 ALL_DIRECTIONS = ("down", "up", "right", "left")
 
@@ -39,6 +39,20 @@ def test_each_direction_matches_numpy(direction, correct_first_row):
     _randomize_biases(layer)
     expected = numpy_reference.spatial_dependency(x, layer)
     np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-5)
+
+
+def test_sweeps_in_two_forward_loops_match_numpy():
+    # Big enough rows for two forward loops (correction.forward_chains),
+    # eagerly and in a graph, forward and through the gradient path.
+    x = sdn_test_case.random_inputs((16, 16, 16, 3))
+    layer = SpatialDependency(16, 16, directions=("down", "left"))
+    layer.build(x.shape)
+    _randomize_biases(layer)
+    assert correction.forward_chains(tf.zeros((16, 16, 16, 16))) == 2
+    expected = numpy_reference.spatial_dependency(x, layer)
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-5)
+    graph = tf.function(lambda x: layer(x))(x)
+    np.testing.assert_allclose(np.asarray(graph), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("correct_first_row", [True, False])
