@@ -42,8 +42,8 @@ def test_each_direction_matches_numpy(direction, correct_first_row):
 
 
 def test_sweeps_in_two_forward_loops_match_numpy():
-    # Big enough rows for two forward loops (correction.forward_chains),
-    # eagerly and in a graph, forward and through the gradient path.
+    # Rows big enough for two forward loops (correction.forward_chains: a
+    # sweep-major [16, 16, 16, 16] here), eagerly and in a graph.
     x = sdn_test_case.random_inputs((16, 16, 16, 3))
     layer = SpatialDependency(16, 16, directions=("down", "left"))
     layer.build(x.shape)
