@@ -55,6 +55,8 @@ cast back to that state dtype.
 
 import tensorflow as tf
 
+from sdn_tf import arguments
+
 
 def _static_or_dynamic_shape(x):
     """x.shape as a list, with tensors for the dimensions unknown statically."""
@@ -411,18 +413,15 @@ def _backward(
 
 
 def _check_chains(chains, batch):
-    """`chains` must be a positive integer that divides a known batch size."""
-    if not isinstance(chains, int) or chains < 1:
-        raise ValueError(
-            "Received an invalid value for argument `chains`, expected a "
-            f"positive integer, got {chains!r}."
-        )
-    if chains > 1 and (batch is None or batch % chains):
-        raise ValueError(
-            "Received an invalid value for argument `chains`, expected a "
-            f"divisor of the statically known batch size, got {chains} for "
-            f"batch size {batch}."
-        )
+    """`chains` as an int: a positive integer that divides a known batch."""
+    chains = arguments.positive_integer(chains, "chains")
+    arguments.check(
+        chains == 1 or (batch is not None and batch % chains == 0),
+        "chains",
+        f"a divisor of the statically known batch size {batch}",
+        chains,
+    )
+    return chains
 
 
 def correction_sweep(
@@ -464,7 +463,7 @@ def correction_sweep(
     features = tf.convert_to_tensor(features)
     state_dtype = features.dtype
     matmul_dtype = tf.as_dtype(matmul_dtype or state_dtype)
-    _check_chains(chains, features.shape[1])
+    chains = _check_chains(chains, features.shape[1])
 
     @tf.custom_gradient
     def sweep(features, kernel, bias, recurrent_kernel, recurrent_bias):

@@ -185,9 +185,13 @@ def test_forward_chains_give_the_same_sweep_and_gradients(reverse):
 
 @pytest.mark.parametrize(
     "chains, message",
-    [(0, "positive integer, got 0"), (3, "divisor .* got 3 for batch size 4")],
+    [
+        (0, "a positive integer, got 0"),
+        (2.0, "a positive integer, got 2.0"),
+        (3, "a divisor of the statically known batch size 4, got 3"),
+    ],
 )
-def test_chains_that_do_not_divide_the_batch_raise(chains, message):
+def test_chains_that_are_not_a_divisor_of_the_batch_raise(chains, message):
     inputs = numpy_reference.random_sweep_inputs(batch=4)
-    with pytest.raises(ValueError, match=f"`chains`.*{message}"):
+    with pytest.raises(ValueError, match=rf"`chains`, expected {message}\."):
         correction.correction_sweep(*inputs, chains=chains)
