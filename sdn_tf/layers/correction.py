@@ -31,9 +31,9 @@ r multiplies h_n alone). The loop body holds only the 3-neighbour products
 and the gate arithmetic, on rows flattened to [batch * length, F], with no
 [.., 3F] tensor to split. Rows are read by indexing inside a
 `tf.while_loop` (tf.scan would first copy every input into a tensor list).
-With few features a row's ops are too small to keep two cores busy, so the
-forward can sweep parts of the batch in independent loops (`chains`) that
-TensorFlow's executor runs side by side.
+With few features or short rows a row's ops are too small to keep two
+cores busy, so the forward can sweep parts of the batch in independent
+loops (`chains`) that TensorFlow's executor runs side by side.
 
 The gradient is written by hand: the backward loop carries the gradient
 that flows through the neighbour product, one transposed 1x3 convolution
@@ -182,23 +182,36 @@ def _input_gates(features, recurrent_kernel, recurrent_bias, bias, matmul_dtype)
     return gates
 
 
-# From this many features up, a row's neighbour products are three 1x3
-# convolutions (no [.., 3F] neighbour tensor is built, no product is split);
-# below it, one matmul of the concatenated neighbours, because there each
-# op's fixed cost outweighs the memory traffic saved (fewer, larger ops).
-# Measured on 2026-11-30, one sweep alone (batch 32, interleaved in one
-# process; the bench times F = 200 only): at 32 features (16x16) the
-# convolutions were 20% slower; at 64, 128 and 200 features 6-18% faster.
+# From this many features up, and along rows of at least this length, a
+# row's neighbour products are three 1x3 convolutions (no [.., 3F] neighbour
+# tensor is built, no product is split); otherwise one matmul of the
+# concatenated neighbours, because there each op's fixed cost outweighs the
+# memory traffic saved (fewer, larger ops), and oneDNN's convolution of short
+# rows runs far below its rate. Measured on 2026-11-30, one sweep alone
+# (interleaved in one process): at 32 features (16x16) the convolutions
+# were 20% slower; at 64, 128 and 200 features 6-18% faster along rows of
+# 16 and 32; along rows of 4 the forward took 1.09-1.82x the matmul's time
+# (64-200 features, batch 8-64), along rows of 8 0.91-1.41x.
 CONVOLUTION_MIN_FEATURES = 64
+CONVOLUTION_MIN_LENGTH = 16
 
 
-def _neighbour_products(kernel, matmul_dtype, state_dtype):
+def products_by_convolution(features, length):
+    """Whether rows of `length` positions with `features` features get their
+    neighbour products by convolution (see CONVOLUTION_MIN_FEATURES); an
+    unknown length (None) counts as long."""
+    long_rows = length is None or length >= CONVOLUTION_MIN_LENGTH
+    return features >= CONVOLUTION_MIN_FEATURES and long_rows
+
+
+def _neighbour_products(kernel, matmul_dtype, state_dtype, length):
     """A function of the previous row P [batch, length, F] to nb.W_r, nb.W_z,
-    nb.W_n, each [batch * length, F] in the state dtype."""
+    nb.W_n, each [batch * length, F] in the state dtype; `length` is the
+    static length of the rows (None if unknown)."""
     three_f = kernel.shape[-1]
     f = three_f // 3
     kernel = tf.cast(kernel, matmul_dtype)
-    if f >= CONVOLUTION_MIN_FEATURES:
+    if products_by_convolution(f, length):
         filters = tf.split(_as_filter(kernel), 3, axis=-1)  # 3 x [1, 3, F, F]
 
         def by_convolution(previous):
@@ -220,30 +233,33 @@ def _neighbour_products(kernel, matmul_dtype, state_dtype):
     return by_matmul
 
 
-# Two loops where a row's ops are too small to keep two cores busy each,
-# yet big enough to pay for a second loop: up to CHAINS_MAX_FEATURES
-# features and from CHAINS_MIN_ROW_VALUES values a row (batch * length *
-# F). Measured on 2026-11-30 (2 cores), forward time of two loops over one:
-# F = 32, batch 32: 0.72x (32x32) to 0.93x (8x8); F = 16, batch 16, 16x16
-# (4,096 values): 0.92x; F = 8, batch 8, 16x16 and 8x8 (1,024 and 512
-# values): 1.22x and 1.16x; F = 64 and 200, 32x32: 1.17x and 1.10x. Each
-# loop also costs ~0.09 s to trace.
-CHAINS_MAX_FEATURES = 32
+# Two loops where a row's neighbour products are one matmul (see
+# CONVOLUTION_MIN_FEATURES), whose ops are then too small to keep two cores
+# busy each, and where the row is big enough to pay for a second loop: from
+# CHAINS_MIN_ROW_VALUES values a row (batch * length * F). Measured on
+# 2026-11-30 (2 cores), forward time of two loops over one: F = 32, batch
+# 32: 0.72x (32x32) to 0.93x (8x8); F = 48, batch 32: 0.73-0.76x (16x16,
+# 32x32); F = 64-200, batch 8-64, rows of 4 or 8: 0.64-0.96x; F = 16,
+# batch 16, 16x16 (4,096 values): 0.92x; F = 8, batch 8, 16x16 and 8x8
+# (1,024 and 512 values): 1.22x and 1.16x; convolution rows (F = 64-200,
+# 16x16 and 32x32): 1.10-1.17x. Each loop also costs ~0.09 s to trace.
 CHAINS_MIN_ROW_VALUES = 4096
 
 
 def forward_chains(features):
     """How many independent row loops the forward sweep of `features` runs.
 
-    2 (the batch halves) when the features are few, the rows big enough
-    and the batch size known and even (see CHAINS_MAX_FEATURES), else 1.
-    The backward sweep always runs one loop: its rows already hold
-    independent matmuls.
+    2 (the batch halves) when the neighbour products are a matmul, the rows
+    big enough and the batch size known and even (see
+    CHAINS_MIN_ROW_VALUES), else 1. The backward sweep always runs one
+    loop: split like the forward, forward+backward took 1.01-1.21x the
+    time (its rows already hold four independent matmuls).
     """
     _, batch, length, f = features.shape
     if batch is None or length is None or f is None or batch % 2:
         return 1
-    if f <= CHAINS_MAX_FEATURES and batch * length * f >= CHAINS_MIN_ROW_VALUES:
+    by_matmul = not products_by_convolution(f, length)
+    if by_matmul and batch * length * f >= CHAINS_MIN_ROW_VALUES:
         return 2
     return 1
 
@@ -284,7 +300,7 @@ def _forward_chain(
     state_dtype = features.dtype
     shape = _static_or_dynamic_shape(features)
     f = features.shape[-1]
-    products = _neighbour_products(kernel, matmul_dtype, state_dtype)
+    products = _neighbour_products(kernel, matmul_dtype, state_dtype, features.shape[2])
     bias_n = bias[2 * f :]
     rows = tf.reshape(features, [shape[0], -1, f])  # [steps, batch * length, F]
 

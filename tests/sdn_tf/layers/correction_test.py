@@ -8,16 +8,25 @@ import tensorflow as tf
 from sdn_tf.layers import correction
 
 # The two ways a row's neighbour products are computed (see
-# correction.CONVOLUTION_MIN_FEATURES), each forced at the tests' small F.
-NEIGHBOUR_PRODUCTS = {"matmul": 10**9, "convolution": 1}
+# correction.CONVOLUTION_MIN_FEATURES), each forced at the tests' small F
+# and short rows: the thresholds of features and of length.
+NEIGHBOUR_PRODUCTS = {"matmul": (10**9, 10**9), "convolution": (1, 1)}
 
 
 @pytest.fixture(params=sorted(NEIGHBOUR_PRODUCTS))
 def neighbour_products(request, monkeypatch):
-    monkeypatch.setattr(
-        correction, "CONVOLUTION_MIN_FEATURES", NEIGHBOUR_PRODUCTS[request.param]
-    )
+    min_features, min_length = NEIGHBOUR_PRODUCTS[request.param]
+    monkeypatch.setattr(correction, "CONVOLUTION_MIN_FEATURES", min_features)
+    monkeypatch.setattr(correction, "CONVOLUTION_MIN_LENGTH", min_length)
     return request.param
+
+
+def test_convolutions_for_many_features_along_long_rows_only():
+    chosen = {
+        (f, length): correction.products_by_convolution(f, length)
+        for f, length in [(200, 32), (64, 16), (200, 8), (32, 32), (200, None)]
+    }
+    assert list(chosen.values()) == [True, True, False, False, True], chosen
 
 
 @pytest.mark.parametrize("correct_first_row", [True, False])
@@ -175,12 +184,19 @@ def test_forward_chains_give_the_same_sweep_and_gradients(reverse):
     for chains in (2, 4):
         for a, b in zip(sweep_and_gradients(chains), one):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
-    # Two loops for few features, big enough rows and an even batch only.
+    # Two loops for rows whose products are a matmul (few features or short
+    # rows), big enough rows and an even batch only.
     chosen = {
         shape: correction.forward_chains(tf.zeros(shape))
-        for shape in [(2, 16, 16, 16), (2, 15, 16, 16), (2, 8, 8, 8), (2, 16, 16, 64)]
+        for shape in [
+            (2, 16, 16, 16),
+            (2, 15, 16, 16),
+            (2, 8, 8, 8),
+            (2, 16, 16, 64),
+            (2, 16, 8, 64),
+        ]
     }
-    assert list(chosen.values()) == [2, 1, 1, 1], chosen
+    assert list(chosen.values()) == [2, 1, 1, 1, 2], chosen
 
 
 @pytest.mark.parametrize(
