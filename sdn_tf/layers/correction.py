@@ -37,8 +37,8 @@ loops (`chains`) that TensorFlow's executor runs side by side.
 
 The gradient is written by hand: the backward loop carries the gradient
 that flows through the neighbour product, one transposed 1x3 convolution
-per row (W seen as a [1, 3, F, 3F] filter with taps j-1, j, j+1), and the
-weight gradients dW, dU, db, dc, each accumulated from the row's own
+per row (W seen as a [1, 3, F, 3F] filter with taps j-1, j, j+1) or, for
+small rows, one matmul with W^T and a shifted sum, and the weight gradients dW, dU, db, dc, each accumulated from the row's own
 [batch * length]-row matmul. Row-sized matmuls stay in cache; one matmul
 over all rows at once (a [steps * batch * length, 3F] operand, tens of MB)
 ran at half their rate on CPUs, and stacking the per-row gate gradients to
@@ -86,25 +86,36 @@ def _as_filter(kernel):
     return tf.reshape(kernel, [1, 3, three_f // 3, three_f])
 
 
-def neighbours_transpose_product(grads, kernel):
+def neighbours_transpose_product(grads, kernel, result_dtype=None):
     """d(P) from d(nb.W): the adjoint of rows -> neighbours(rows) @ W.
+
+    A transposed 1x3 convolution for rows whose products are convolutions
+    or that hold many values (see TRANSPOSE_CONVOLUTION_MIN_VALUES); for the
+    others d(nb) = d(nb.W) W^T, one matmul, holds at position j the
+    gradients of P[j-1], P[j] and P[j+1], and P[k] collects its three shares
+    from positions k+1, k and k-1.
 
     Args:
       grads: [batch, length, 3F], gradients of nb.W.
       kernel: [3F, 3F].
+      result_dtype: dtype of the result (and of the shares summed); defaults
+        to that of `grads`.
 
     Returns:
       [batch, length, F].
     """
+    result_dtype = result_dtype or grads.dtype
     shape = _static_or_dynamic_shape(grads)
-    out = tf.nn.conv2d_transpose(
-        grads[:, None],
-        _as_filter(kernel),
-        [shape[0], 1, shape[1], shape[2] // 3],
-        1,
-        "SAME",
-    )
-    return out[:, 0]
+    f = grads.shape[-1] // 3
+    if transpose_by_convolution(f, grads.shape[0], grads.shape[1]):
+        out = tf.nn.conv2d_transpose(
+            grads[:, None], _as_filter(kernel), [shape[0], 1, shape[1], f], 1, "SAME"
+        )
+        return tf.cast(out[:, 0], result_dtype)
+    flat = tf.reshape(grads, [-1, 3 * f])
+    d_nb = tf.cast(tf.matmul(flat, kernel, transpose_b=True), result_dtype)
+    padded = tf.pad(tf.reshape(d_nb, shape), [[0, 0], [1, 1], [0, 0]])
+    return padded[:, 2:, :f] + padded[:, 1:-1, f : 2 * f] + padded[:, :-2, 2 * f :]
 
 
 def _loop_rows(
@@ -202,6 +213,28 @@ def products_by_convolution(features, length):
     unknown length (None) counts as long."""
     long_rows = length is None or length >= CONVOLUTION_MIN_LENGTH
     return features >= CONVOLUTION_MIN_FEATURES and long_rows
+
+
+# The backward's adjoint of the neighbour products is a transposed
+# convolution where the forward's products are convolutions, and also for
+# rows of at least this many values (batch * length * F); below, one matmul
+# and a shifted sum. Measured on 2026-11-30, forward+backward time of one
+# sweep, matmul against transposed convolution: F = 8 and 16 (batch 8-16,
+# 16x16 and 32x32): 0.62-0.86x; F = 32, batch 32: 0.85x (8x8), 0.91-0.97x
+# (16x16), 1.05-1.08x (32x32, 32,768 values); F = 64 and 200, rows of 4 and
+# 8: 0.86-0.91x.
+TRANSPOSE_CONVOLUTION_MIN_VALUES = 32768
+
+
+def transpose_by_convolution(features, batch, length):
+    """Whether the adjoint of the neighbour products of rows [batch, length,
+    features] is a transposed convolution (see
+    TRANSPOSE_CONVOLUTION_MIN_VALUES); unknown sizes (None) count as large."""
+    if products_by_convolution(features, length):
+        return True
+    if batch is None or length is None:
+        return True
+    return batch * length * features >= TRANSPOSE_CONVOLUTION_MIN_VALUES
 
 
 def _neighbour_products(kernel, matmul_dtype, state_dtype, length):
@@ -371,7 +404,7 @@ def _backward(
         # Matmul operands, cast once each (a no-op in the state dtype).
         gates_mm = tf.cast(d_neighbour_gates, matmul_dtype)
         inputs_mm = tf.cast(flat_inputs, matmul_dtype)
-        d_previous = neighbours_transpose_product(gates_mm, kernel_mm)
+        d_previous = neighbours_transpose_product(gates_mm, kernel_mm, state_dtype)
         nb = tf.reshape(neighbours(previous_row), [-1, 3 * f])
         d_kernel += _matmul(
             nb,
@@ -400,7 +433,7 @@ def _backward(
             _static_or_dynamic_shape(d_row),
         )  # through the gate and through I.U
         carry = (
-            tf.cast(d_previous, state_dtype),
+            d_previous,
             d_kernel,
             d_recurrent_kernel,
             d_bias,

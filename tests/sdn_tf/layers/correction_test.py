@@ -27,6 +27,12 @@ def test_convolutions_for_many_features_along_long_rows_only():
         for f, length in [(200, 32), (64, 16), (200, 8), (32, 32), (200, None)]
     }
     assert list(chosen.values()) == [True, True, False, False, True], chosen
+    # Their adjoint in the backward: also along rows of many values.
+    transposed = {
+        (f, batch, length): correction.transpose_by_convolution(f, batch, length)
+        for f, batch, length in [(200, 32, 4), (32, 32, 32), (32, 32, 16), (8, 8, 32)]
+    }
+    assert list(transposed.values()) == [False, True, False, False], transposed
 
 
 @pytest.mark.parametrize("correct_first_row", [True, False])
@@ -146,7 +152,11 @@ def test_sweep_is_the_same_eagerly_in_a_graph_and_under_xla(
         np.testing.assert_allclose(x.numpy(), e.numpy(), atol=1e-5)
 
 
-def test_neighbours_transpose_product_is_the_adjoint():
+@pytest.mark.parametrize("by_convolution", [True, False])
+def test_neighbours_transpose_product_is_the_adjoint(by_convolution, monkeypatch):
+    min_values = 0 if by_convolution else 10**9
+    monkeypatch.setattr(correction, "TRANSPOSE_CONVOLUTION_MIN_VALUES", min_values)
+    assert correction.transpose_by_convolution(4, 3, 5) == by_convolution
     rng = np.random.default_rng(0)
     rows = tf.constant(rng.normal(size=(3, 5, 4)))
     grads = tf.constant(rng.normal(size=(3, 5, 12)))
