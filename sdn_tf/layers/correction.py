@@ -38,7 +38,8 @@ loops (`chains`) that TensorFlow's executor runs side by side.
 The gradient is written by hand: the backward loop carries the gradient
 that flows through the neighbour product, one transposed 1x3 convolution
 per row (W seen as a [1, 3, F, 3F] filter with taps j-1, j, j+1) or, for
-small rows, one matmul with W^T and a shifted sum, and the weight gradients dW, dU, db, dc, each accumulated from the row's own
+small rows, one matmul with W^T and a shifted sum, and the weight
+gradients dW, dU, db, dc, each accumulated from the row's own
 [batch * length]-row matmul. Row-sized matmuls stay in cache; one matmul
 over all rows at once (a [steps * batch * length, 3F] operand, tens of MB)
 ran at half their rate on CPUs, and stacking the per-row gate gradients to
