@@ -15,7 +15,7 @@ from train import callbacks as callbacks_lib  # isort: split
 
 import os
 
-import keras
+import tensorflow as tf
 from absl import app, flags, logging
 
 from train import runs
@@ -24,13 +24,28 @@ FLAGS = flags.FLAGS
 
 
 def export(model, export_dir):
-    """Writes `model`'s serving endpoints, with EMA weights, to export_dir."""
+    """Writes `model`'s serving endpoints, with EMA weights, to export_dir.
+
+    Each endpoint is a tf.function of its signature, traced once, by the
+    save itself. (Keras' `ExportArchive` traces each twice: once outside
+    the save to find the variables it uses and once inside it, where
+    tf.function's cache key differs; the tiny model's export took 33 s
+    through it against 18 s this way.) The module tracks every variable of
+    the model, so each endpoint's captures are saved.
+    """
     with callbacks_lib.ema_weights(model):
-        archive = keras.export.ExportArchive()
-        archive.track(model)
+        module = tf.Module()
+        endpoints = {}
         for name, (function, signature) in model.serving_endpoints().items():
-            archive.add_endpoint(name=name, fn=function, input_signature=signature)
-        archive.write_out(export_dir, verbose=False)
+            endpoints[name] = tf.function(
+                function, input_signature=signature, autograph=False
+            )
+            setattr(module, name, endpoints[name])
+        module.model_variables = [variable.value for variable in model.variables]
+        # TF-Serving needs a default signature: the first endpoint.
+        default = endpoints[next(iter(endpoints))]
+        signatures = dict(endpoints, serving_default=default)
+        tf.saved_model.save(module, export_dir, signatures=signatures)
     logging.info("Exported a SavedModel to %s.", export_dir)
     return export_dir
 
