@@ -29,8 +29,8 @@ def export(model, export_dir):
     Each endpoint is a tf.function of its signature, traced once, by the
     save itself. (Keras' `ExportArchive` traces each twice: once outside
     the save to find the variables it uses and once inside it, where
-    tf.function's cache key differs; the tiny model's export took 33 s
-    through it against 18 s this way.) The module tracks every variable of
+    tf.function's cache key differs; the tiny model's export took 27-33 s
+    through it against 18-22 s this way.) The module tracks every variable of
     the model, so each endpoint's captures are saved.
     """
     with callbacks_lib.ema_weights(model):
