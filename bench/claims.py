@@ -4,8 +4,12 @@ Each row trains the models it compares for the same optimizer steps from the
 same seeds (--seeds of them; mean and spread over seeds) and reports what
 comes out, whichever way it goes:
 
-1. Density estimation (SDN paper, Table 1): SDN-VAE against IAF-VAE+ (the
-   same config with use_sdn=False) on sdn_photo_patches, test negative ELBO
+1. Density curve (SDN paper, Table 1; `density_curve`, ~110 min on 2
+   cores): SDN-VAE against IAF-VAE+ on the main job's config, test
+   bits/dim every 250 of 2,000 steps, against steps and against training
+   seconds (bench/density_curve.py; the PNG goes to --figures_dir).
+   At one point (`density`, ~15 min, not run by default): SDN-VAE against
+   IAF-VAE+ with one ladder layer per scale, 120 steps, test negative ELBO
    in bits/dim with the EMA weights; also IAF-VAE+ at equal wall-clock time
    (the steps its cheaper step buys in the SDN-VAE's training time).
 2. The SDN decoder in a plain VAE (SDN paper, Table 2, Figure 12: 3D-Shapes,
@@ -18,7 +22,7 @@ comes out, whichever way it goes:
 Models, steps and metric sample sizes are far below the papers' (stated in
 the table's header); the point is the comparison at equal budget.
 
-    python bench/claims.py                     # the README's table (~45 min, 2 cores)
+    python bench/claims.py --figures_dir=docs/images   # the README's tables
     python bench/claims.py --quick             # seconds: a smoke test
     python bench/claims.py --rows=density --seeds=5
 """
@@ -31,6 +35,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import density_curve  # noqa: E402
 import keras  # noqa: E402
 import machine  # noqa: E402
 import numpy as np  # noqa: E402
@@ -46,7 +51,8 @@ from train.configs import density, disentangle  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_boolean("quick", False, "Tiny models, a few steps, one seed.")
 flags.DEFINE_integer("seeds", 3, "Seeds per model (mean and spread).")
-flags.DEFINE_list("rows", ["density", "vae", "disentanglement"], "Claims to run.")
+flags.DEFINE_list("rows", ["density_curve", "vae", "disentanglement"], "Claims to run.")
+flags.DEFINE_string("figures_dir", None, "Where rows that draw write their PNGs.")
 flags.DEFINE_string("output_json", None, "Also write every number here.")
 flags.DEFINE_float("step_scale", 1.0, "Multiplies every row's training steps.")
 flags.DEFINE_list("table_from", [], "Print the table of these --output_json files.")
@@ -59,6 +65,10 @@ def _settings(quick):
     """Steps, sizes and evaluation budgets of each row."""
     if quick:
         return dict(
+            quick=True,
+            curve_steps=4,
+            curve_every=2,
+            curve_eval_batches=1,
             density_steps=2,
             vae_steps=2,
             disentangle_steps=2,
@@ -68,6 +78,10 @@ def _settings(quick):
             disentangle_batch=8,
         )
     return dict(
+        quick=False,
+        curve_steps=2000,
+        curve_every=250,
+        curve_eval_batches=0,  # the whole test split
         density_steps=120,
         vae_steps=200,
         disentangle_steps=200,
@@ -270,6 +284,8 @@ def disentanglement_row(settings, seeds, say):
 
 def markdown(results, settings, seeds):
     lines = []
+    if "density_curve" in results:
+        lines.append(density_curve.markdown(results["density_curve"]))
     if "density" in results:
         r = results["density"]
         steps = r["steps"]
@@ -332,6 +348,7 @@ def markdown(results, settings, seeds):
 
 
 ROWS = {
+    "density_curve": density_curve.curve_row,
     "density": density_row,
     "vae": vae_row,
     "disentanglement": disentanglement_row,
@@ -348,7 +365,7 @@ def main(argv):
         raise app.UsageError(f"--rows: unknown {sorted(unknown)}; from {list(ROWS)}")
     callbacks.quiet_logs()
     settings = _settings(FLAGS.quick)
-    for key in ("density_steps", "vae_steps", "disentangle_steps"):
+    for key in ("curve_steps", "density_steps", "vae_steps", "disentangle_steps"):
         settings[key] = max(2, int(settings[key] * FLAGS.step_scale))
     seeds = list(range(1 if FLAGS.quick else FLAGS.seeds))
     for line in machine.describe():
@@ -368,6 +385,10 @@ def main(argv):
                 json.dump(
                     {"settings": settings, "seeds": seeds, **results}, f, indent=2
                 )
+    if FLAGS.figures_dir and "density_curve" in results:
+        os.makedirs(FLAGS.figures_dir, exist_ok=True)
+        path = os.path.join(FLAGS.figures_dir, "density_curve.png")
+        print(f"Density curve: {density_curve.draw(results['density_curve'], path)}")
     print()
     print(markdown(results, settings, seeds))
     print(f"Total: {(time.perf_counter() - started) / 60:.1f} min")

@@ -35,3 +35,31 @@ def test_quick_claims_run_end_to_end(tmp_path):
         assert math.isclose(
             terms["nelbo"][0], terms["kl"][0] + terms["recon"][0], rel_tol=1e-4
         )
+
+
+def test_quick_density_curve_draws_and_reads_its_curves(tmp_path):
+    output, figures = tmp_path / "claims.json", tmp_path / "figures"
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "bench", "claims.py"),
+            "--quick",
+            "--rows=density_curve",
+            f"--output_json={output}",
+            f"--figures_dir={figures}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(output.read_text())["density_curve"]
+    for name in ("sdn", "iaf"):
+        (records,) = report[name]  # one seed
+        assert [r["step"] for r in records] == [2, 4]
+        seconds = [r["seconds"] for r in records]
+        assert 0 < seconds[0] < seconds[1]
+        assert all(math.isfinite(r["bpd"]) and r["bpd"] > r["kl_bpd"] for r in records)
+    assert "| 4 |" in result.stdout and "SDN-VAE ahead (mean) from:" in result.stdout
+    assert (figures / "density_curve.png").stat().st_size > 10_000
