@@ -16,6 +16,10 @@ batches, and every --every steps records
   cnn_share                per ResSDN layer, the mean of sigmoid(g): the
                            share of the convolution branch in its output
                            (1 - share: the SDN branch's)
+  border_steps             in 16 prior samples as pictured (EMA weights),
+                           the mean |difference| between the outermost two
+                           rows or columns of each border over that of
+                           interior neighbours (real patches: about 1)
 
 and writes them as JSON (--output_json). It answers "where do the two
 models part?" rather than "which is better?": bench/claims.py does that.
@@ -75,6 +79,16 @@ def record_cnn_shares(model):
 
         layer.spatial.call = recorded
     return shares
+
+
+def border_steps(images):
+    """{border: mean |x_edge - x_next| / mean interior |x_i - x_i+1|}."""
+    images = np.asarray(images, np.float64)
+    rows = np.abs(np.diff(images, axis=1)).mean(axis=(0, 2, 3))
+    columns = np.abs(np.diff(images, axis=2)).mean(axis=(0, 1, 3))
+    interior = (rows[1:-1].mean() + columns[1:-1].mean()) / 2
+    steps = dict(top=rows[0], bottom=rows[-1], left=columns[0], right=columns[-1])
+    return {k: float(v / max(interior, 1e-12)) for k, v in steps.items()}
 
 
 def parsed(value):
@@ -140,6 +154,7 @@ def run_one(use_sdn, seed):
         if step % FLAGS.every == 0 or step == 1:
             with callbacks.ema_weights(model):
                 ema_bpd = float(test_bpd(test))
+                borders = border_steps(model.sample(16))
             records.append(
                 dict(
                     step=step,
@@ -150,6 +165,7 @@ def run_one(use_sdn, seed):
                     kl_per_layer=[float(v) for v in np.asarray(kl)[::-1]],
                     grad_norm={k: float(v) for k, v in norms.items()},
                     cnn_share={k: float(v) for k, v in gate_shares.items()},
+                    border_steps=borders,
                 )
             )
             print(
@@ -157,7 +173,8 @@ def run_one(use_sdn, seed):
                 f"train {float(bpd):.3f} test {records[-1]['test_bpd']:.3f} "
                 f"(ema {ema_bpd:.3f}) kl {np.round(records[-1]['kl_per_layer'], 3)} "
                 f"grads {np.round(list(records[-1]['grad_norm'].values()), 3)} "
-                f"cnn share {np.round(list(records[-1]['cnn_share'].values()), 2)}",
+                f"cnn share {np.round(list(records[-1]['cnn_share'].values()), 2)} "
+                f"borders {np.round(list(borders.values()), 2)}",
                 flush=True,
             )
     return records
