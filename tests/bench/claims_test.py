@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from PIL import Image
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -35,3 +37,36 @@ def test_quick_claims_run_end_to_end(tmp_path):
         assert math.isclose(
             terms["nelbo"][0], terms["kl"][0] + terms["recon"][0], rel_tol=1e-4
         )
+
+
+def test_quick_figure7_row_draws_figure_7_and_prints_table_2(tmp_path):
+    png = tmp_path / "figure7.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "bench", "claims.py"),
+            "--quick",
+            "--rows=figure7",
+            f"--figure7_png={png}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "**Figure 7 in miniature, sdn_shapes**" in result.stdout
+    assert "**Table 2 in miniature, sdn_shapes**" in result.stdout
+    for decoder in ("CNN", "SDN"):
+        assert f"| 1 | {decoder} |" in result.stdout  # Figure 7's rows
+        assert f"| {decoder} |" in result.stdout  # Table 2's
+    # The figure: two 400x300 panels; its numbers beside it.
+    assert png.exists() and png.stat().st_size > 0
+    assert Image.open(png).size == (800, 300)
+    report = json.loads((tmp_path / "figure7.json").read_text())
+    assert len(report["runs"]) == 2 * len(report["betas"])  # CNN, SDN; 1 seed
+    for run in report["runs"]:
+        assert 0 <= run["active_latents"] <= 10
+        assert 0.0 <= run["beta_vae"] <= 1.0 and 0.0 <= run["factor_vae"] <= 1.0
+        assert math.isclose(run["nelbo"], run["kl"] + run["recon"], rel_tol=1e-4)
+    assert report["anneal_schedule"] == "authors" and report["anneal_steps"] == 2
