@@ -45,6 +45,8 @@ setuptools.setup(
             # The layers' tests under Keras' JAX backend (CPU): jax.jit,
             # lax.scan and custom_vjp as Keras 3.10+ uses them.
             "jax[cpu]>=0.4.34,<0.11",
+            # The claims and bench scripts' plots (bench/density_curve.py).
+            "matplotlib>=3.8,<4",
         ]
     },
     classifiers=[

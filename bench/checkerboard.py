@@ -1,22 +1,32 @@
-"""The checkerboard in a trained density run's pictures, per way of reading
-an image off p(x | z): python bench/checkerboard.py --output_dir=runs/photo_patches
+"""Whether a trained density run's pictures show what it learned, and the
+checkerboard in them, per way of reading an image off p(x | z):
+python bench/checkerboard.py --output_dir=runs/photo_patches
 
-For prior samples (temperature 1) and for reconstructions of test images it
-prints the energy of the (-1)^(i+j) pattern relative to real test images
-(`sdn_tf.metrics.checkerboard`) under each reading of the decoder's output:
+First the main job's three goals, on the pictures as samples.png draws them
+(the observation model's `reconstruct` reading, EMA weights):
+
+  reconstructions   mean |x' - x| from their own test patches over that
+                    from another test patch (goal: at most 0.7)
+  local contrast    the samples' mean |difference of neighbouring pixels|
+                    over the test patches' (goal: 0.5 to 2)
+  checkerboard      the samples' power at (pi, pi) over their mean power
+                    at the other high frequencies (goal: at most 1; white
+                    noise gives 1, real patches far less)
+
+(`sdn_tf.metrics.image_quality`, `sdn_tf.metrics.checkerboard`). Then, for
+prior samples (temperature 1) and reconstructions, the checkerboard peak
+under each reading:
 
   mode                   the exact per-pixel mode (R, then G | R, then B | R, G)
   sequential_mean        E[R], E[G | R = r*], E[B | R = r*, G = g*]
   argmax_component_mean  the mean of the most probable component (the
                          authors' `get_mean`, PixelCNN++)
-  sample                 one draw of p(x | z)
+  sample                 one draw of p(x | z): per-pixel noise, about 1
   mean of 16 samples     the Monte Carlo mean of p(x | z)
 
-and, for reconstructions, their mean absolute error to their inputs and to
-other test images (on the [-1, 1] scale). It also prints the pattern in the
-decoder's raw outputs (the mixture logits and the first component's R mean)
-against the same parameters' spatial average, to tell a pattern the last
-layer writes from one the reading makes.
+and the pattern's peak in the decoder's raw outputs (the mixture
+logits and the first component's R mean), to tell a pattern the last
+layer writes from one a reading makes.
 """
 
 import os
@@ -31,7 +41,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from models import vae  # noqa: E402
-from sdn_tf.metrics import checkerboard  # noqa: E402
+from sdn_tf.metrics import checkerboard, image_quality  # noqa: E402
 from train import callbacks, datasets, runs  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -53,15 +63,44 @@ def readings(distribution, seed):
 
 
 def report(title, images_by_reading, test, inputs=None):
-    print(f"\n{title}: checkerboard energy / test images'")
+    print(
+        f"\n{title}: checkerboard peak (test patches: "
+        f"{checkerboard.checkerboard_peak(test):.2f})"
+    )
     for name, images in images_by_reading.items():
         images = np.asarray(images, np.float64)
-        line = f"  {name:24s} {checkerboard.checkerboard_ratio(images, test):9.1f}x"
+        line = f"  {name:24s} {checkerboard.checkerboard_peak(images):9.2f}"
         if inputs is not None:
-            own = np.abs(images - inputs).mean()
-            other = np.abs(images - np.roll(inputs, 1, axis=0)).mean()
-            line += f"   |x' - x| {own:.3f}, to another test image {other:.3f}"
+            own, other = image_quality.reconstruction_distance(images, inputs)
+            line += f"   |x' - x| {own:.3f}, to another test patch {other:.3f}"
         print(line)
+
+
+GOALS = {
+    "reconstruction distance / to another patch": (0.0, 0.7),
+    "samples' local contrast / test patches'": (0.5, 2.0),
+    "samples' checkerboard peak": (0.0, 1.0),
+}
+
+
+def goals(model, test):
+    """{goal name: value} of the pictures samples.png draws."""
+    reconstructions = np.asarray(model.reconstruct(test), np.float64)
+    own, other = image_quality.reconstruction_distance(reconstructions, test)
+    samples = np.asarray(model.sample(len(test), temperature=1.0), np.float64)
+    contrast = image_quality.local_contrast(samples) / image_quality.local_contrast(
+        test
+    )
+    values = (own / other, contrast, checkerboard.checkerboard_peak(samples))
+    return dict(zip(GOALS, values))
+
+
+def print_goals(values):
+    print("\nThe main job's goals, on the pictures as samples.png draws them:")
+    for name, value in values.items():
+        low, high = GOALS[name]
+        met = "met" if low <= value <= high else "NOT met"
+        print(f"  {name:45s} {value:7.3f}   goal {low:g} to {high:g}: {met}")
 
 
 def main(argv):
@@ -74,20 +113,18 @@ def main(argv):
         iter(datasets.load_split(config, "test", FLAGS.num_images).map(vae.images_of))
     ).numpy()
     print(f"Run: {FLAGS.output_dir} (step {int(model.optimizer.iterations.numpy())})")
-    energy = checkerboard.checkerboard_energy(test)
-    print(f"Test images: checkerboard energy {energy:.3g}")
     with callbacks.ema_weights(model):
         tf.random.set_seed(FLAGS.seed)
+        print_goals(goals(model, test))
         params, _, _, _ = model._top_down(FLAGS.num_images, temperature=1.0)
         prior = model.likelihood(params)
         report("Prior samples (t = 1)", readings(prior, FLAGS.seed), test)
         logits = np.asarray(params[..., : model.num_components])
         means = np.asarray(params[..., model.num_components])  # component 0, R
-        smooth = [x - x.mean(axis=(1, 2), keepdims=True) for x in (logits, means)]
         print(
-            "  raw outputs, amplitude / spread over pixels: logits "
-            f"{_relative_amplitude(smooth[0]):.3f}, first R mean "
-            f"{_relative_amplitude(smooth[1][..., None]):.3f}"
+            "  raw outputs, checkerboard peak: logits "
+            f"{checkerboard.checkerboard_peak(logits):.2f}, first R mean "
+            f"{checkerboard.checkerboard_peak(means[..., None]):.2f}"
         )
         q_ups = model._bottom_up(test)
         params, _, _, _ = model._top_down(len(test), q_ups=q_ups, deterministic=True)
@@ -98,12 +135,6 @@ def main(argv):
             test,
             inputs=test,
         )
-
-
-def _relative_amplitude(x):
-    """RMS checkerboard amplitude over RMS pixel deviation (1 = all pattern)."""
-    amplitude = np.sqrt(np.mean(checkerboard.checkerboard_amplitude(x) ** 2))
-    return amplitude / max(np.sqrt(np.mean(x**2)), 1e-12)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,12 @@ Each row trains the models it compares for the same optimizer steps from the
 same seeds (--seeds of them; mean and spread over seeds) and reports what
 comes out, whichever way it goes:
 
-1. Density estimation (SDN paper, Table 1): SDN-VAE against IAF-VAE+ (the
-   same config with use_sdn=False) on sdn_photo_patches, test negative ELBO
+1. Density curve (SDN paper, Table 1; `density_curve`, ~110 min on 2
+   cores): SDN-VAE against IAF-VAE+ on the main job's config, test
+   bits/dim every 250 of 2,000 steps, against steps and against training
+   seconds (bench/density_curve.py; the PNG goes to --figures_dir).
+   At one point (`density`, ~15 min, not run by default): SDN-VAE against
+   IAF-VAE+ with one ladder layer per scale, 120 steps, test negative ELBO
    in bits/dim with the EMA weights; also IAF-VAE+ at equal wall-clock time
    (the steps its cheaper step buys in the SDN-VAE's training time).
 2. The SDN decoder in a plain VAE (SDN paper, Table 2, Figure 12: 3D-Shapes,
@@ -14,13 +18,21 @@ comes out, whichever way it goes:
 3. Disentanglement (Spatial Broadcast paper; SDN paper, Figure 7): the
    broadcast, deconv and SDN decoders on sdn_circles/xy and
    sdn_sprites/colored: MIG, FactorVAE score, beta-VAE score, DCI.
+4. Figure 7 and Table 2 in miniature (`figure7`, ~60 min on 2 idle cores,
+   not run by default): the SDN paper's CNN and SDN beta-VAEs (presets
+   cnn_mini and sdn_mini: Tables 8 and 9, 1,000 steps at batch 32, beta
+   warmed up over the first 500 as the authors' code does) at beta 1, 32
+   and 100 on sdn_shapes: beta-VAE and FactorVAE scores against beta (the
+   PNG and its numbers go to --figures_dir), every run's active latents,
+   and at beta = 1 the test negative ELBO and KL in bits/dim.
 
 Models, steps and metric sample sizes are far below the papers' (stated in
 the table's header); the point is the comparison at equal budget.
 
-    python bench/claims.py                     # the README's table (~45 min, 2 cores)
+    python bench/claims.py --figures_dir=docs/images   # the README's tables
     python bench/claims.py --quick             # seconds: a smoke test
     python bench/claims.py --rows=density --seeds=5
+    python bench/claims.py --rows=figure7 --figures_dir=docs/images
 """
 
 import json
@@ -31,6 +43,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import density_curve  # noqa: E402
 import keras  # noqa: E402
 import machine  # noqa: E402
 import numpy as np  # noqa: E402
@@ -39,7 +52,7 @@ from absl import app, flags  # noqa: E402
 import sdn_tf  # noqa: E402
 from models import BetaAnnealing, vae  # noqa: E402
 from sdn_tf.data.ground_truth import GroundTruthDataset  # noqa: E402
-from train import callbacks, datasets, figures, runs  # noqa: E402
+from train import callbacks, datasets, runs  # noqa: E402
 from train import config as config_lib  # noqa: E402
 from train import disentangle as disentangle_command  # noqa: E402
 from train.configs import density, disentangle  # noqa: E402
@@ -47,16 +60,11 @@ from train.configs import density, disentangle  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_boolean("quick", False, "Tiny models, a few steps, one seed.")
 flags.DEFINE_integer("seeds", 3, "Seeds per model (mean and spread).")
-flags.DEFINE_list("rows", ["density", "vae", "disentanglement"], "Claims to run.")
+flags.DEFINE_list("rows", ["density_curve", "vae", "disentanglement"], "Claims to run.")
+flags.DEFINE_string("figures_dir", None, "Where rows that draw write their PNGs.")
 flags.DEFINE_string("output_json", None, "Also write every number here.")
 flags.DEFINE_float("step_scale", 1.0, "Multiplies every row's training steps.")
 flags.DEFINE_list("table_from", [], "Print the table of these --output_json files.")
-flags.DEFINE_string(
-    "figure7_png",
-    None,
-    "Where the figure7 row draws its plot, its numbers going to the .json "
-    "beside it (default: docs/images/figure7_miniature.png; none with --quick).",
-)
 
 METRIC_NAMES = ("mig", "factor_vae", "beta_vae", "dci")
 QUICK_METRIC_NAMES = ("mig", "dci")  # the cheapest two, for --quick
@@ -66,6 +74,10 @@ def _settings(quick):
     """Steps, sizes and evaluation budgets of each row."""
     if quick:
         return dict(
+            quick=True,
+            curve_steps=4,
+            curve_every=2,
+            curve_eval_batches=1,
             density_steps=2,
             vae_steps=2,
             disentangle_steps=2,
@@ -75,6 +87,10 @@ def _settings(quick):
             disentangle_batch=8,
         )
     return dict(
+        quick=False,
+        curve_steps=2000,
+        curve_every=250,
+        curve_eval_batches=0,  # the whole test split
         density_steps=120,
         vae_steps=200,
         disentangle_steps=200,
@@ -280,12 +296,7 @@ def disentanglement_row(settings, seeds, say):
 FIGURE7_BETAS = (1.0, 32.0, 100.0)
 FIGURE7_DECODERS = {"CNN": "deconv", "SDN": "sdn"}  # the paper's name -> ours
 FIGURE7_METRICS = ("beta_vae", "factor_vae")
-FIGURE7_PNG = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "docs",
-    "images",
-    "figure7_miniature.png",
-)
+FIGURE7_PNG = "figure7_miniature.png"  # in --figures_dir, its numbers beside it
 
 
 def _figure7_settings(quick):
@@ -372,7 +383,8 @@ def figure7_row(settings, seeds, say):
     """Figure 7 (beta-VAE and FactorVAE scores against beta, CNN against SDN
     decoder) and Table 2 (negative ELBO and KL at beta = 1) of the SDN paper
     in miniature, on sdn_shapes with beta annealing; every run's active
-    latents. Draws the figure (--figure7_png) beside its numbers."""
+    latents. With --figures_dir, draws the figure there beside its numbers
+    (figure7_miniature.png and .json)."""
     del settings  # the row's own: _figure7_settings
     own = _figure7_settings(FLAGS.quick)
     ground_truth = sdn_tf.data.ground_truth("sdn_shapes")
@@ -448,9 +460,10 @@ def figure7_row(settings, seeds, say):
                     f"{per_step:.3f} s/step"
                 )
                 results["runs"].append(run)
-    path = FLAGS.figure7_png or (None if FLAGS.quick else FIGURE7_PNG)
-    if path:
-        results["figure"] = figure7_plot(results, path)
+    if FLAGS.figures_dir:
+        os.makedirs(FLAGS.figures_dir, exist_ok=True)
+        path = os.path.join(FLAGS.figures_dir, FIGURE7_PNG)
+        results["figure"] = figure7_draw(results, path)
         with open(os.path.splitext(path)[0] + ".json", "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)
     return results
@@ -464,32 +477,47 @@ def _figure7_values(results, decoder, beta, key):
     ]
 
 
-def figure7_plot(results, path):
-    """Figure 7's two panels (beta-VAE and FactorVAE score against beta, one
-    line per decoder, mean and standard deviation over seeds) as a PNG."""
-    panels = []
-    for name, title in (
-        ("beta_vae", "beta-VAE metric"),
-        ("factor_vae", "FactorVAE metric"),
+def figure7_draw(results, path):
+    """Figure 7's two panels as a PNG: the beta-VAE and FactorVAE scores
+    against beta, one line per decoder, mean and standard deviation over
+    seeds as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    betas = results["betas"]
+    positions = np.arange(len(betas))  # evenly spaced, as the paper's grid
+    seeds = len({run["seed"] for run in results["runs"]})
+    for axes, name, title in zip(
+        panels,
+        FIGURE7_METRICS,
+        ("beta-VAE metric", "FactorVAE metric"),
     ):
-        series = {}
-        for decoder in FIGURE7_DECODERS:
+        for number, decoder in enumerate(FIGURE7_DECODERS):
             cells = [
                 _summary(_figure7_values(results, decoder, beta, name))
-                for beta in results["betas"]
+                for beta in betas
             ]
-            series[decoder] = ([m for m, _ in cells], [s for _, s in cells])
-        panels.append(
-            figures.error_bar_plot(
-                results["betas"],
-                series,
-                title=title,
-                x_label="beta",
-                y_label="score",
-                y_range=(0.0, 1.0),
+            axes.errorbar(
+                positions + 0.04 * (2 * number - 1),  # bars side by side
+                [mean for mean, _ in cells],
+                yerr=[spread for _, spread in cells],
+                marker="o",
+                capsize=4,
+                label=decoder,
             )
-        )
-    return figures.save_png(np.concatenate(panels, axis=1), path)
+        axes.set_xticks(positions, [f"{beta:g}" for beta in betas])
+        axes.set(xlabel="beta", ylim=(0.0, 1.05))
+        axes.set_title(f"{title} (mean ± sd, {seeds} seeds)")
+        axes.grid(alpha=0.3)
+        axes.legend()
+    panels[0].set_ylabel("score")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
 
 
 def figure7_markdown(results, seeds):
@@ -562,6 +590,8 @@ def figure7_markdown(results, seeds):
 
 def markdown(results, settings, seeds):
     lines = []
+    if "density_curve" in results:
+        lines.append(density_curve.markdown(results["density_curve"]))
     if "density" in results:
         r = results["density"]
         steps = r["steps"]
@@ -626,6 +656,7 @@ def markdown(results, settings, seeds):
 
 
 ROWS = {
+    "density_curve": density_curve.curve_row,
     "density": density_row,
     "vae": vae_row,
     "disentanglement": disentanglement_row,
@@ -643,7 +674,7 @@ def main(argv):
         raise app.UsageError(f"--rows: unknown {sorted(unknown)}; from {list(ROWS)}")
     callbacks.quiet_logs()
     settings = _settings(FLAGS.quick)
-    for key in ("density_steps", "vae_steps", "disentangle_steps"):
+    for key in ("curve_steps", "density_steps", "vae_steps", "disentangle_steps"):
         settings[key] = max(2, int(settings[key] * FLAGS.step_scale))
     seeds = list(range(1 if FLAGS.quick else FLAGS.seeds))
     for line in machine.describe():
@@ -663,6 +694,10 @@ def main(argv):
                 json.dump(
                     {"settings": settings, "seeds": seeds, **results}, f, indent=2
                 )
+    if FLAGS.figures_dir and "density_curve" in results:
+        os.makedirs(FLAGS.figures_dir, exist_ok=True)
+        path = os.path.join(FLAGS.figures_dir, "density_curve.png")
+        print(f"Density curve: {density_curve.draw(results['density_curve'], path)}")
     print()
     print(markdown(results, settings, seeds))
     print(f"Total: {(time.perf_counter() - started) / 60:.1f} min")

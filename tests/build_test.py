@@ -45,6 +45,7 @@ THIRD_PARTY = {
     "tensorflow": "tensorflow",
     "tensorflow_datasets": "tensorflow-datasets",
     "tensorflow_probability": "tensorflow-probability",
+    "matplotlib": "matplotlib",  # bench/ plots
     "torch": "torch",  # bench/ only: the authors' layer, when installed
 }
 # Distributions needed at run time that no source imports (setup.py says why).

@@ -1,5 +1,4 @@
-"""PNG figures: image grids, latent traversals, latent-space geometry, and
-line plots with error bars.
+"""PNG figures: image grids, latent traversals, latent-space geometry.
 
 Images are on the [-1, 1] grid; figures are written with Pillow.
 """
@@ -7,7 +6,7 @@ Images are on the [-1, 1] grid; figures are written with Pillow.
 import os
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from sdn_tf.distributions import quantization
 from train import callbacks
@@ -119,106 +118,3 @@ def sample_grid(model, temperatures, per_row=8):
     with callbacks.ema_weights(model):
         rows = [np.asarray(model.sample(per_row, temperature=t)) for t in temperatures]
     return np.concatenate(rows)
-
-
-# Line colours of `error_bar_plot`, one per series in order.
-SERIES_COLOURS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189))
-
-
-def _ticks(low, high, count=5):
-    """About `count` round tick values covering [low, high]."""
-    raw = (high - low) / max(count - 1, 1)
-    magnitude = 10.0 ** np.floor(np.log10(raw))
-    step = min((m * magnitude for m in (1, 2, 2.5, 5, 10)), key=lambda s: abs(s - raw))
-    first = np.ceil(low / step - 1e-9) * step
-    ticks = np.arange(first, high + step * 1e-6, step)
-    return [float(t) + 0.0 for t in np.round(ticks, 12)]  # + 0.0: no "-0"
-
-
-def error_bar_plot(
-    x_values,
-    series,
-    title="",
-    x_label="",
-    y_label="",
-    y_range=None,
-    size=(400, 300),
-):
-    """A line plot with error bars, drawn with Pillow (no matplotlib).
-
-    Args:
-      x_values: the K x values; drawn evenly spaced, each a labelled tick
-        (as categories: the papers' beta grids are far from linear).
-      series: {name: (means [K], spreads [K])}: one line per name, in
-        `SERIES_COLOURS` order, with bars from mean - spread to mean +
-        spread and the name in a legend.
-      title, x_label, y_label: text above the plot and along its axes.
-      y_range: (low, high) of the y axis; defaults to the data's, padded.
-      size: (width, height) in pixels.
-
-    Returns:
-      uint8 [height, width, 3].
-    """
-    width, height = size
-    font = ImageFont.load_default(size=13)
-    left, right, top, bottom = 58, 14, 28, 46
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    series = {
-        name: (np.asarray(m, np.float64), np.asarray(s, np.float64))
-        for name, (m, s) in series.items()
-    }
-    if y_range is None:
-        lows = [np.nanmin(m - s) for m, s in series.values()]
-        highs = [np.nanmax(m + s) for m, s in series.values()]
-        low, high = min(lows), max(highs)
-        pad = 0.1 * (high - low) if high > low else 0.5
-        y_range = (low - pad, high + pad)
-    low, high = y_range
-    count = len(x_values)
-    plot_w, plot_h = width - left - right, height - top - bottom
-
-    def px(index):
-        return left + plot_w * (index + 0.5) / count
-
-    def py(value):
-        return top + plot_h * (high - value) / (high - low)
-
-    # Axes, ticks and labels
-    for tick in _ticks(low, high):
-        y = py(tick)
-        draw.line([left, y, left + plot_w, y], fill=(230, 230, 230))
-        draw.line([left - 4, y, left, y], fill="black")
-        draw.text((left - 6, y), f"{tick:g}", fill="black", font=font, anchor="rm")
-    draw.rectangle([left, top, left + plot_w, top + plot_h], outline="black")
-    for index, value in enumerate(x_values):
-        x = px(index)
-        draw.line([x, top + plot_h, x, top + plot_h + 4], fill="black")
-        draw.text(
-            (x, top + plot_h + 6), f"{value:g}", fill="black", font=font, anchor="mt"
-        )
-    draw.text((left + plot_w / 2, 6), title, fill="black", font=font, anchor="mt")
-    draw.text(
-        (left + plot_w / 2, height - 6), x_label, fill="black", font=font, anchor="mb"
-    )
-    label = Image.new("RGB", (plot_h, 18), "white")
-    ImageDraw.Draw(label).text(
-        (plot_h / 2, 9), y_label, fill="black", font=font, anchor="mm"
-    )
-    image.paste(label.rotate(90, expand=True), (2, top))
-    # Lines, error bars, legend
-    for number, (name, (means, spreads)) in enumerate(series.items()):
-        colour = SERIES_COLOURS[number % len(SERIES_COLOURS)]
-        shift = (number - (len(series) - 1) / 2) * 4  # bars side by side
-        points = [(px(i) + shift, py(m)) for i, m in enumerate(means)]
-        draw.line(points, fill=colour, width=2)
-        for (x, y), mean, spread in zip(points, means, spreads):
-            y_low, y_high = py(mean - spread), py(mean + spread)
-            draw.line([x, y_low, x, y_high], fill=colour, width=1)
-            draw.line([x - 4, y_low, x + 4, y_low], fill=colour, width=1)
-            draw.line([x - 4, y_high, x + 4, y_high], fill=colour, width=1)
-            draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
-        y = top + 8 + 16 * number
-        draw.line([left + 8, y, left + 26, y], fill=colour, width=2)
-        draw.text((left + 30, y), name, fill="black", font=font, anchor="lm")
-    return np.asarray(image)

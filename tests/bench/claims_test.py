@@ -39,15 +39,43 @@ def test_quick_claims_run_end_to_end(tmp_path):
         )
 
 
+def test_quick_density_curve_draws_and_reads_its_curves(tmp_path):
+    output, figures = tmp_path / "claims.json", tmp_path / "figures"
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "bench", "claims.py"),
+            "--quick",
+            "--rows=density_curve",
+            f"--output_json={output}",
+            f"--figures_dir={figures}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(output.read_text())["density_curve"]
+    for name in ("sdn", "iaf"):
+        (records,) = report[name]  # one seed
+        assert [r["step"] for r in records] == [2, 4]
+        seconds = [r["seconds"] for r in records]
+        assert 0 < seconds[0] < seconds[1]
+        assert all(math.isfinite(r["bpd"]) and r["bpd"] > r["kl_bpd"] for r in records)
+    assert "| 4 |" in result.stdout and "SDN-VAE ahead (mean) from:" in result.stdout
+    assert (figures / "density_curve.png").stat().st_size > 10_000
+
+
 def test_quick_figure7_row_draws_figure_7_and_prints_table_2(tmp_path):
-    png = tmp_path / "figure7.png"
+    figures = tmp_path / "figures"
     result = subprocess.run(
         [
             sys.executable,
             os.path.join(ROOT, "bench", "claims.py"),
             "--quick",
             "--rows=figure7",
-            f"--figure7_png={png}",
+            f"--figures_dir={figures}",
         ],
         capture_output=True,
         text=True,
@@ -60,10 +88,9 @@ def test_quick_figure7_row_draws_figure_7_and_prints_table_2(tmp_path):
     for decoder in ("CNN", "SDN"):
         assert f"| 1 | {decoder} |" in result.stdout  # Figure 7's rows
         assert f"| {decoder} |" in result.stdout  # Table 2's
-    # The figure: two 400x300 panels; its numbers beside it.
-    assert png.exists() and png.stat().st_size > 0
-    assert Image.open(png).size == (800, 300)
-    report = json.loads((tmp_path / "figure7.json").read_text())
+    # The figure (two panels, 1000x400 at 100 dpi), its numbers beside it.
+    assert Image.open(figures / "figure7_miniature.png").size == (1000, 400)
+    report = json.loads((figures / "figure7_miniature.json").read_text())
     assert len(report["runs"]) == 2 * len(report["betas"])  # CNN, SDN; 1 seed
     for run in report["runs"]:
         assert 0 <= run["active_latents"] <= 10

@@ -40,21 +40,3 @@ def test_geometry_plot_draws_the_grid(tmp_path):
     assert (image[int(round(y)), int(round(x))] == 0).all()
     path = figures.save_png(image, str(tmp_path / "g.png"), scale=2)
     assert Image.open(path).size == (400, 400)
-
-
-def test_error_bar_plot_draws_one_line_per_series_with_its_bars():
-    series = {"CNN": ([0.2, 0.4, 0.6], [0.05, 0.0, 0.1]), "SDN": ([0.8] * 3, [0.1] * 3)}
-    image = figures.error_bar_plot(
-        [1, 32, 100], series, "beta-VAE", "beta", "score", (0.0, 1.0), (400, 300)
-    )
-    assert image.shape == (300, 400, 3) and image.dtype == np.uint8
-    for colour in figures.SERIES_COLOURS[:2]:
-        assert (image == colour).all(axis=-1).sum() > 100  # line, bars, legend
-    # SDN (second colour) at 0.8 +- 0.1 on the x of the middle value: plot
-    # area x 58..386, y 28..254 -> x 222 (+2 side shift), bar y 50.6..95.8.
-    red = (image == figures.SERIES_COLOURS[1]).all(axis=-1)
-    rows = np.flatnonzero(red[:, 224])
-    assert abs(rows.min() - 50.6) <= 1.5 and abs(rows.max() - 95.8) <= 1.5
-    # Default y range: the data's, padded; values outside are fine too.
-    assert figures.error_bar_plot([1], {"a": ([5.0], [0.5])}).shape == (300, 400, 3)
-    assert figures._ticks(0.0, 1.0) == [0.0, 0.25, 0.5, 0.75, 1.0]

@@ -1,0 +1,213 @@
+"""The density claim as a curve: test bits/dim of SDN-VAE and IAF-VAE+
+against training steps and against training seconds, over seeds.
+
+A row of bench/claims.py (`--rows=density_curve`). Both models train the
+main job's config (train.density's `photo_patches`; `use_sdn` False for
+IAF-VAE+) from the same seeds on the same batches; every `every` steps the
+whole test split's negative ELBO is taken with the EMA weights. Seconds
+are the training time alone (evaluations excluded; the first interval
+holds the step function's tracing, as a user's run does).
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from models import vae
+from train import callbacks, datasets, runs
+from train import config as config_lib
+from train.configs import density
+
+MODELS = (("sdn", "SDN-VAE", True), ("iaf", "IAF-VAE+", False))
+
+
+def curve_config(quick):
+    """The main job's config (the tiny one with --quick)."""
+    return runs.with_image_shape(density.tiny() if quick else density.photo_patches())
+
+
+class _TestCurve(keras.callbacks.Callback):
+    """Every epoch: the training seconds so far and the test bits/dim."""
+
+    def __init__(self, test_data, steps_per_epoch):
+        super().__init__()
+        self.test_data, self.steps_per_epoch = test_data, steps_per_epoch
+        self.records, self.seconds = [], 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._start
+        with callbacks.ema_weights(self.model):
+            terms = self.model.evaluate(self.test_data, verbose=0, return_dict=True)
+        self.records.append(
+            dict(
+                step=(epoch + 1) * self.steps_per_epoch,
+                seconds=self.seconds,
+                bpd=float(terms["bpd"]),
+                kl_bpd=float(terms["kl_bpd"]),
+            )
+        )
+
+
+def train_curve(config, steps, every, seed, eval_batches=0):
+    """Records [{step, seconds, bpd, kl_bpd}] every `every` of `steps` steps."""
+    keras.utils.set_random_seed(seed)
+    keras.config.set_dtype_policy(config.run.precision)
+    model = config_lib.build_model(config)
+    model.compile(optimizer=config.optimizer.make())
+    data = datasets.load_split(
+        config, "train", config.run.batch_size, repeat=True, seed=seed
+    ).map(vae.images_of)
+    test = datasets.load_split(config, "test", 64).map(vae.images_of)
+    if eval_batches:
+        test = test.take(eval_batches)
+    curve = _TestCurve(test, every)
+    # One fit: one pass over the shuffled data, as a run of `steps` steps.
+    model.fit(
+        data, steps_per_epoch=every, epochs=steps // every, verbose=0, callbacks=[curve]
+    )
+    return curve.records
+
+
+def curve_row(settings, seeds, say):
+    """{name: [records of each seed]} for SDN-VAE and IAF-VAE+."""
+    config = curve_config(settings["quick"])
+    steps, every = settings["curve_steps"], settings["curve_every"]
+    results = {"steps": steps, "every": every}
+    for seed in seeds:
+        for name, label, use_sdn in MODELS:
+            say(f"density curve: {label} seed {seed}, {steps} steps")
+            model_config = config_lib.with_settings(config, {"model.use_sdn": use_sdn})
+            records = train_curve(
+                model_config, steps, every, seed, settings["curve_eval_batches"]
+            )
+            results.setdefault(name, []).append(records)
+    return results
+
+
+# --- Reading the curves -------------------------------------------------------
+
+
+def by_step(runs_records):
+    """(steps [S], bpd [seeds, S]) of one model's runs."""
+    steps = np.array([r["step"] for r in runs_records[0]])
+    return steps, np.array([[r["bpd"] for r in records] for records in runs_records])
+
+
+def at_seconds(runs_records, grid):
+    """bpd [seeds, len(grid)] of one model's runs, linearly interpolated in
+    training seconds (NaN outside a run's time)."""
+    rows = []
+    for records in runs_records:
+        seconds = np.array([r["seconds"] for r in records])
+        bpd = np.array([r["bpd"] for r in records])
+        rows.append(np.interp(grid, seconds, bpd, left=np.nan, right=np.nan))
+    return np.array(rows)
+
+
+def seconds_grid(results, points=50):
+    """A grid over the training seconds that every run covers."""
+    first = max(r[0]["seconds"] for name, *_ in MODELS for r in results[name])
+    last = min(r[-1]["seconds"] for name, *_ in MODELS for r in results[name])
+    return np.linspace(first, max(first, last), points)
+
+
+def first_lead(x, sdn, iaf):
+    """The first x from which SDN-VAE's mean bits/dim stays below IAF-VAE+'s
+    (None if it never does by the last point)."""
+    ahead = np.nanmean(sdn, axis=0) < np.nanmean(iaf, axis=0)
+    for i in range(len(x)):
+        if ahead[i:].all():
+            return float(x[i])
+    return None
+
+
+def _mean_sd(values):
+    """Mean and sample sd over seeds (axis 0) of [seeds, points]."""
+    values = np.asarray(values, np.float64)
+    if len(values) < 2:
+        return values[0], np.zeros_like(values[0])
+    return np.nanmean(values, axis=0), np.nanstd(values, axis=0, ddof=1)
+
+
+def markdown(results):
+    steps, sdn = by_step(results["sdn"])
+    _, iaf = by_step(results["iaf"])
+    seeds = len(sdn)
+    lines = [
+        f"**Density curve, sdn_photo_patches** (the main job's config to "
+        f"{results['steps']} steps, test negative ELBO in bits/dim with the "
+        f"EMA weights, whole test split; mean ± sd over {seeds} seeds)",
+        "",
+        "| steps | SDN-VAE | IAF-VAE+ | SDN - IAF |",
+        "|---|---|---|---|",
+    ]
+    shown = sorted(set(steps[:: max(1, len(steps) // 8)]) | {steps[-1]})
+    for step in shown:
+        i = int(np.where(steps == step)[0][0])
+        lines.append(
+            f"| {step} | {_cell(sdn[:, i])} | {_cell(iaf[:, i])} | "
+            f"{_cell(sdn[:, i] - iaf[:, i])} |"
+        )
+    grid = seconds_grid(results)
+    lead_step = first_lead(steps, sdn, iaf)
+    lead_second = first_lead(
+        grid, at_seconds(results["sdn"], grid), at_seconds(results["iaf"], grid)
+    )
+    seconds = {
+        n: np.mean([r[-1]["seconds"] for r in results[n]]) for n in ("sdn", "iaf")
+    }
+    lines += [
+        "",
+        "SDN-VAE ahead (mean) from: "
+        + (f"step {lead_step:.0f}" if lead_step is not None else "never, by steps")
+        + "; "
+        + (
+            f"{lead_second:.0f} s of training"
+            if lead_second is not None
+            else "never, by training time (over the time both ran)"
+        )
+        + f". Training time of {results['steps']} steps: SDN-VAE "
+        f"{seconds['sdn']:.0f} s, IAF-VAE+ {seconds['iaf']:.0f} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _cell(values):
+    mean, spread = _mean_sd(np.asarray(values, np.float64)[:, None])
+    return f"{mean[0]:.3f} ± {spread[0]:.3f}"
+
+
+def draw(results, path):
+    """The curves as a PNG: bits/dim against steps and against seconds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (by_steps, by_time) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    grid = seconds_grid(results)
+    for name, label, _ in MODELS:
+        steps, bpd = by_step(results[name])
+        mean, spread = _mean_sd(bpd)
+        by_steps.plot(steps, mean, label=label)
+        by_steps.fill_between(steps, mean - spread, mean + spread, alpha=0.25)
+        mean, spread = _mean_sd(at_seconds(results[name], grid))
+        by_time.plot(grid, mean, label=label)
+        by_time.fill_between(grid, mean - spread, mean + spread, alpha=0.25)
+    seeds = len(results["sdn"])
+    by_steps.set(xlabel="training steps", ylabel="test negative ELBO (bits/dim)")
+    by_time.set(xlabel="training seconds (2-core CPU)")
+    by_steps.set_title(f"At equal steps (mean ± sd, {seeds} seeds)")
+    by_time.set_title("At equal training time")
+    for axes in (by_steps, by_time):
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
