@@ -460,13 +460,22 @@ def figure7_row(settings, seeds, say):
                     f"{per_step:.3f} s/step"
                 )
                 results["runs"].append(run)
+                _figure7_save(results)  # after every run: a late failure keeps them
     if FLAGS.figures_dir:
-        os.makedirs(FLAGS.figures_dir, exist_ok=True)
         path = os.path.join(FLAGS.figures_dir, FIGURE7_PNG)
         results["figure"] = figure7_draw(results, path)
-        with open(os.path.splitext(path)[0] + ".json", "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2)
+        _figure7_save(results)
     return results
+
+
+def _figure7_save(results):
+    """The row's numbers, beside its figure in --figures_dir (if given)."""
+    if not FLAGS.figures_dir:
+        return
+    os.makedirs(FLAGS.figures_dir, exist_ok=True)
+    path = os.path.join(FLAGS.figures_dir, os.path.splitext(FIGURE7_PNG)[0] + ".json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
 
 
 def _figure7_values(results, decoder, beta, key):
