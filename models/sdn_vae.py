@@ -38,6 +38,7 @@ from sdn_tf.layers import ResSpatialDependency
 from sdn_tf.layers.weight_norm import convolution
 
 DIRECTION_CYCLE = ("right", "left", "down", "up")
+OUTPUT_UPSAMPLINGS = ("transpose", "resize")
 
 
 def bits_per_dim(nats, image_shape):
@@ -178,6 +179,13 @@ class SDNVAE(vae.VariationalModel):
       iaf_context: IAF context channels (100).
       iaf_layers: masked type-B layers of the IAF network (2).
       downsample_first: the first convolution halves the resolution.
+      output_upsampling: with `downsample_first`, how the last layer
+        doubles the resolution back: "transpose" (a 4x4 stride-2 transposed
+        convolution, or a ResSDN with one as its project-in: the paper's
+        and the authors' code) or "resize" (nearest-neighbour doubling, then
+        a 3x3 layer: Odena et al. 2016's cure for the checkerboard that a
+        stride-2 transposed convolution draws at the image's highest
+        frequency). Defaults to "transpose".
       weight_norm: weight-normalized convolutions.
       observation: the observation model p(x | z), a name in
         `sdn_tf.distributions.observation.names()`. Defaults to
@@ -222,6 +230,7 @@ class SDNVAE(vae.VariationalModel):
         iaf_context=100,
         iaf_layers=2,
         downsample_first=False,
+        output_upsampling="transpose",
         weight_norm=True,
         observation="logistic_mixture",
         observation_options=None,
@@ -263,6 +272,9 @@ class SDNVAE(vae.VariationalModel):
         iaf_context = arguments.positive_integer(iaf_context, "iaf_context")
         iaf_layers = arguments.positive_integer(iaf_layers, "iaf_layers")
         downsample_first = arguments.boolean(downsample_first, "downsample_first")
+        self.output_upsampling = arguments.one_of(
+            output_upsampling, "output_upsampling", OUTPUT_UPSAMPLINGS
+        )
         weight_norm = arguments.boolean(weight_norm, "weight_norm")
         self.image_shape, self.h_size, self.z_size = image_shape, h_size, z_size
         self.scales, self.sdn_directions, self.use_sdn = scales, sdn_directions, use_sdn
@@ -334,6 +346,8 @@ class SDNVAE(vae.VariationalModel):
         self.top_resolution = scales[-1][0]
         self.top = self.add_weight(name="top", shape=(h_size,), initializer="zeros")
         # Last layer.
+        if self._resizes_output:
+            stride, kernel = 1, 3
         image_features = layer_widths(scales)[0]
         if self.sdn_at(scales[0][0], image_features):
             self.last_layer = ResSpatialDependency(
@@ -342,7 +356,7 @@ class SDNVAE(vae.VariationalModel):
                 self._directions(4),
                 kernel_size=kernel,
                 strides=stride,
-                transpose=downsample_first,
+                transpose=stride == 2,
                 correct_first_row=self.sdn_correct_first_row,
                 name="last_layer",
                 **conv_options,
@@ -352,7 +366,7 @@ class SDNVAE(vae.VariationalModel):
                 self.num_params,
                 kernel,
                 stride,
-                transpose=downsample_first,
+                transpose=stride == 2,
                 name="last_layer",
                 **conv_options,
             )
@@ -367,6 +381,10 @@ class SDNVAE(vae.VariationalModel):
         self.build()
 
     # Structure
+    @property
+    def _resizes_output(self):
+        return self.downsample_first and self.output_upsampling == "resize"
+
     def sdn_at(self, resolution, features):
         upper = self.sdn_max_scale if self.sdn_max_scale is not None else float("inf")
         return bool(
@@ -456,7 +474,10 @@ class SDNVAE(vae.VariationalModel):
             zs_out.append(z)
             log_qs.append(log_q)
             log_ps.append(log_p)
-        params = self.last_layer(ops.elu(h))
+        h = ops.elu(h)
+        if self._resizes_output:
+            h = ladder.upsample(h)
+        params = self.last_layer(h)
         return params, zs_out, log_qs, log_ps
 
     def likelihood(self, params):
@@ -634,6 +655,7 @@ class SDNVAE(vae.VariationalModel):
             iaf_context=self.iaf_context,
             iaf_layers=self.iaf_layers,
             downsample_first=self.downsample_first,
+            output_upsampling=self.output_upsampling,
             weight_norm=self.weight_norm,
             observation=self.observation_name,
             observation_options=self.observation_options,

@@ -13,7 +13,8 @@ the weights, horizontal flips where the config says so), logs bits/dim,
 KL and the KL of every layer to TensorBoard (output_dir/logs), checkpoints
 (output_dir/checkpoints; rerunning the command resumes), then reports the
 test-set negative ELBO in bits/dim with the EMA weights, writes
-samples.png (rows: temperatures) and results.json, and with --export a
+samples.png (labelled rows: test patches, their reconstructions, prior
+samples at each temperature) and results.json, and with --export a
 SavedModel. `python -m train.evaluate` computes the importance-weighted
 bound and the figures of a finished run.
 
@@ -31,6 +32,7 @@ import keras
 import numpy as np
 from absl import app, flags
 
+from models import vae
 from train import command, datasets, figures, loop, runs
 from train import config as config_lib
 from train.configs import density as configs
@@ -54,6 +56,7 @@ def layer_kl_scalars(model):
 
 
 RESULTS = "results.json"
+SHEET_COLUMNS = 8  # images per row of samples.png
 
 
 def run(config):
@@ -102,9 +105,12 @@ def run(config):
     summary["test_bpd"], summary["test_nonfinite_batches"] = test_bits_per_dim(
         model, config, config.run.batch_size
     )
-    grid = figures.grid(figures.sample_grid(model, temperatures), columns=8)
+    test_images = next(iter(datasets.load_split(config, "test", SHEET_COLUMNS)))
+    sheet = figures.density_sheet(
+        model, vae.images_of(test_images), temperatures, SHEET_COLUMNS
+    )
     samples_path = os.path.join(output_dir, "samples.png")
-    summary["figures"] = {"samples": figures.save_png(grid, samples_path, scale=2)}
+    summary["figures"] = {"samples": figures.save_png(sheet, samples_path)}
     summary["logs"] = os.path.join(output_dir, "logs")
     summary = command.finish(model, config, summary, RESULTS, console)
     report(summary, config, console)
@@ -118,7 +124,10 @@ def report(summary, config, console):
         console.say(
             f"  ({summary['test_nonfinite_batches']} test batches left out: not finite)"
         )
-    console.say(f"Samples:     {summary['figures']['samples']}")
+    console.say(
+        f"Samples:     {summary['figures']['samples']} (test patches, their "
+        "reconstructions, prior samples per temperature)"
+    )
     command.say_outputs(console, config, summary, RESULTS, "Results")
 
 

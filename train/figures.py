@@ -112,6 +112,50 @@ def geometry_plot(points, grid_shape, heldout=None, size=384, margin=24):
     return np.asarray(image)
 
 
+LABEL_WIDTH = 140  # pixels, at the sheet's scale
+
+
+def labelled_sheet(rows, scale=2, padding=2):
+    """One image of labelled rows: [(label, images [N, H, W, C]), ...],
+    each row's images side by side (scaled `scale` times, nearest), its
+    label on the left.
+
+    Returns:
+      uint8 [height, width, 3].
+    """
+    strips = [grid(images, columns=len(images), padding=padding) for _, images in rows]
+    width = max(strip.shape[1] for strip in strips) * scale
+    height = sum(strip.shape[0] for strip in strips) * scale
+    sheet = Image.new("RGB", (LABEL_WIDTH + width, height), "white")
+    draw = ImageDraw.Draw(sheet)
+    top = 0
+    for (label, _), strip in zip(rows, strips):
+        image = Image.fromarray(strip)
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+        sheet.paste(image, (LABEL_WIDTH, top))
+        text_top = top + image.height // 2 - 6
+        draw.text((6, text_top), label, fill=(0, 0, 0))
+        top += image.height
+    return np.asarray(sheet)
+
+
+def density_sheet(model, test_images, temperatures, per_row=8):
+    """The density command's picture, with the EMA weights: `per_row` test
+    images, their reconstructions, then prior samples at each temperature,
+    a labelled row each (see `labelled_sheet`)."""
+    inputs = np.asarray(test_images[:per_row])
+    with callbacks.ema_weights(model):
+        rows = [
+            ("test patches", inputs),
+            ("reconstructions", np.asarray(model.reconstruct(inputs))),
+        ]
+        rows += [
+            (f"samples, t = {t:g}", np.asarray(model.sample(per_row, temperature=t)))
+            for t in temperatures
+        ]
+    return labelled_sheet(rows)
+
+
 def sample_grid(model, temperatures, per_row=8):
     """Samples from the prior with the EMA weights, one row per temperature,
     [rows * per_row, H, W, C]."""

@@ -58,6 +58,32 @@ def test_shapes_and_terms(use_sdn, downsample_first):
     assert (len(model.sdn_layers) > 0) == use_sdn
 
 
+@pytest.mark.parametrize("use_sdn", [True, False])
+def test_resized_output_doubles_by_nearest_neighbours_then_a_3x3_layer(use_sdn):
+    kwargs = dict(TINY, scales=((4, 1, 8), (2, 1, 8)), downsample_first=True)
+    transposed = SDNVAE(**kwargs, use_sdn=use_sdn)
+    resized = SDNVAE(**kwargs, use_sdn=use_sdn, output_upsampling="resize")
+    conv = resized.last_layer.conv if use_sdn else resized.last_layer
+    assert isinstance(conv, keras.layers.Conv2D)
+    assert not isinstance(conv, keras.layers.Conv2DTranspose)
+    assert conv.kernel_size == (3, 3) and conv.strides == (1, 1)
+    old = transposed.last_layer.conv if use_sdn else transposed.last_layer
+    assert isinstance(old, keras.layers.Conv2DTranspose) and old.strides == (2, 2)
+    images = _images()  # 8x8: the stride-1 last layer sees the doubled 4x4 map
+    assert resized.reconstruct(images).shape == images.shape
+    assert np.isfinite(float(resized.compute_terms(images)["bpd"]))
+    config = resized.get_config()
+    assert config["output_upsampling"] == "resize"
+    rebuilt = SDNVAE.from_config(config)
+    assert [w.shape for w in rebuilt.weights] == [w.shape for w in resized.weights]
+
+
+def test_output_upsampling_applies_only_when_the_first_layer_downsamples():
+    plain = SDNVAE(**TINY)
+    resized = SDNVAE(**TINY, output_upsampling="resize")
+    assert [w.shape for w in plain.weights] == [w.shape for w in resized.weights]
+
+
 def _sdn_scales(model):
     """Resolution at which each ResSpatialDependency runs (its input)."""
     return [layer._build_shapes_dict["input_shape"][1] for layer in model.sdn_layers]
@@ -275,6 +301,11 @@ def test_standard_model_test(tmp_path):
             r"got 'poisson'\.",
         ),
         (dict(observation=None), "argument `observation`"),
+        (
+            dict(output_upsampling="bilinear"),
+            r"argument `output_upsampling`, expected one of \('transpose', "
+            r"'resize'\), got 'bilinear'",
+        ),
         (dict(observation_options={"num_bits": 5}), "`observation_options`.*num_bits"),
         (dict(observation_options=[("variance", 1)]), "`observation_options`"),
         (dict(observation="gaussian", observation_options={"scale": 1}), "option"),

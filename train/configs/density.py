@@ -238,6 +238,7 @@ def photo_patches():
             num_components=5,
             iaf_context=32,
             downsample_first=True,
+            output_upsampling="resize",
         ),
         data=dict(dataset="sdn_photo_patches", flip=True),
         optimizer=dict(ema=0.99),
