@@ -18,6 +18,13 @@ comes out, whichever way it goes:
 3. Disentanglement (Spatial Broadcast paper; SDN paper, Figure 7): the
    broadcast, deconv and SDN decoders on sdn_circles/xy and
    sdn_sprites/colored: MIG, FactorVAE score, beta-VAE score, DCI.
+4. Figure 7 and Table 2 in miniature (`figure7`, ~60 min on 2 idle cores,
+   not run by default): the SDN paper's CNN and SDN beta-VAEs (presets
+   cnn_mini and sdn_mini: Tables 8 and 9, 1,000 steps at batch 32, beta
+   warmed up over the first 500 as the authors' code does) at beta 1, 32
+   and 100 on sdn_shapes: beta-VAE and FactorVAE scores against beta (the
+   PNG and its numbers go to --figures_dir), every run's active latents,
+   and at beta = 1 the test negative ELBO and KL in bits/dim.
 
 Models, steps and metric sample sizes are far below the papers' (stated in
 the table's header); the point is the comparison at equal budget.
@@ -25,6 +32,7 @@ the table's header); the point is the comparison at equal budget.
     python bench/claims.py --figures_dir=docs/images   # the README's tables
     python bench/claims.py --quick             # seconds: a smoke test
     python bench/claims.py --rows=density --seeds=5
+    python bench/claims.py --rows=figure7 --figures_dir=docs/images
 """
 
 import json
@@ -42,7 +50,8 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import sdn_tf  # noqa: E402
-from models import vae  # noqa: E402
+from models import BetaAnnealing, vae  # noqa: E402
+from sdn_tf.data.ground_truth import GroundTruthDataset  # noqa: E402
 from train import callbacks, datasets, runs  # noqa: E402
 from train import config as config_lib  # noqa: E402
 from train import disentangle as disentangle_command  # noqa: E402
@@ -279,6 +288,312 @@ def disentanglement_row(settings, seeds, say):
     return results
 
 
+# --- Figure 7 and Table 2 in miniature ---------------------------------------
+
+# The paper's Figure 7 and Figure 12 train beta in {1, 32, 100, 300, 500};
+# the miniature takes the first three (beta weighs the KL in nats per image
+# against the reconstruction's, ~5e4 nats for a 64x64x3 image early on).
+FIGURE7_BETAS = (1.0, 32.0, 100.0)
+FIGURE7_DECODERS = {"CNN": "deconv", "SDN": "sdn"}  # the paper's name -> ours
+FIGURE7_METRICS = ("beta_vae", "factor_vae")
+FIGURE7_PNG = "figure7_miniature.png"  # in --figures_dir, its numbers beside it
+
+
+def _figure7_settings(quick):
+    """The presets, betas, steps and metric sample sizes of the figure7 row."""
+    if quick:
+        tiny = dict(batch_size=8, num_train=12, num_eval=6)
+        return dict(
+            presets={"CNN": "cnn_mini", "SDN": "sdn_mini"},
+            betas=(1.0, 32.0),
+            changes={
+                "model.sdn_features": 8,
+                "run.batch_size": 8,
+                "run.steps": 4,
+                "optimizer.anneal_steps": 2,
+            },
+            metric_sizes=dict(
+                beta_vae=tiny, factor_vae=dict(tiny, num_variance_estimate=32)
+            ),
+            eval_batches=1,
+        )
+    # 1% of the papers' samples (disentanglement_lib: 10,000 training and
+    # 5,000 evaluation points, 10,000 images for the FactorVAE variances).
+    return dict(
+        presets={"CNN": "cnn_mini", "SDN": "sdn_mini"},
+        betas=FIGURE7_BETAS,
+        changes={},
+        metric_sizes=dict(
+            beta_vae=dict(num_train=100, num_eval=50),
+            factor_vae=dict(num_train=100, num_eval=50, num_variance_estimate=100),
+        ),
+        eval_batches=4,
+    )
+
+
+class _CachedRenders:
+    """A ground-truth dataset whose renders are kept (as uint8) while it
+    lives: the metrics draw the same factors for every model of a seed, so
+    the six models of one seed render their ~29,000 images once."""
+
+    def __init__(self, ground_truth):
+        self.ground_truth = ground_truth
+        self._images = {}
+
+    def __getattr__(self, name):
+        return getattr(self.ground_truth, name)
+
+    def render(self, factors):
+        factors = np.asarray(factors)
+        key = (factors.shape, factors.tobytes())
+        if key not in self._images:
+            self._images[key] = self.ground_truth.render(factors)
+        return self._images[key]
+
+    observations = GroundTruthDataset.observations  # through the cached render
+
+
+def _train_annealed(config, seed):
+    """(model trained config.run.steps steps with beta annealed as the config
+    says, seconds per step after tracing)."""
+    keras.utils.set_random_seed(seed)
+    keras.config.set_dtype_policy(config.run.precision)
+    model = config_lib.build_model(config)
+    model.compile(optimizer=config.optimizer.make(), run_eagerly=FLAGS.quick)
+    data = datasets.load_split(
+        config, "train", config.run.batch_size, repeat=True, seed=seed
+    ).map(vae.images_of)
+    optimizer = config.optimizer
+    annealing = BetaAnnealing(
+        config.model.beta, optimizer.anneal_steps, optimizer.anneal_schedule
+    )
+    steps = config.run.steps
+    warm_up = min(2, steps)
+    model.fit(data, steps_per_epoch=warm_up, verbose=0, callbacks=[annealing])
+    started = time.perf_counter()
+    if steps > warm_up:
+        model.fit(
+            data, steps_per_epoch=steps - warm_up, verbose=0, callbacks=[annealing]
+        )
+    seconds = (time.perf_counter() - started) / max(steps - warm_up, 1)
+    return model, seconds
+
+
+def figure7_row(settings, seeds, say):
+    """Figure 7 (beta-VAE and FactorVAE scores against beta, CNN against SDN
+    decoder) and Table 2 (negative ELBO and KL at beta = 1) of the SDN paper
+    in miniature, on sdn_shapes with beta annealing; every run's active
+    latents. With --figures_dir, draws the figure there beside its numbers
+    (figure7_miniature.png and .json)."""
+    del settings  # the row's own: _figure7_settings
+    own = _figure7_settings(FLAGS.quick)
+    ground_truth = sdn_tf.data.ground_truth("sdn_shapes")
+    bases = {}
+    for label, preset in own["presets"].items():
+        config = config_lib.with_settings(disentangle.PRESETS[preset](), own["changes"])
+        steps = max(2, int(config.run.steps * FLAGS.step_scale))
+        anneal = int(config.optimizer.anneal_steps * FLAGS.step_scale)
+        config = config_lib.with_settings(
+            config, {"run.steps": steps, "optimizer.anneal_steps": anneal}
+        )
+        bases[label] = runs.with_image_shape(config)
+    any_base = next(iter(bases.values()))
+    shape = any_base.model.image_shape
+    results = {
+        "presets": own["presets"],
+        "betas": list(own["betas"]),
+        "steps": any_base.run.steps,
+        "anneal_steps": any_base.optimizer.anneal_steps,
+        "anneal_schedule": any_base.optimizer.anneal_schedule,
+        "batch": any_base.run.batch_size,
+        "sdn_features": bases["SDN"].model.sdn_features,
+        "metric_sizes": own["metric_sizes"],
+        "eval_images": 64 * own["eval_batches"],
+        "runs": [],
+    }
+    for seed in seeds:
+        cached = _CachedRenders(ground_truth)  # one seed's metric images
+        for beta in own["betas"]:
+            for label, base in bases.items():
+                say(
+                    f"figure7: {label} beta {beta:g} seed {seed}, "
+                    f"{base.run.steps} steps"
+                )
+                config = config_lib.with_settings(base, {"model.beta": beta})
+                model, per_step = _train_annealed(config, seed)
+                run = {
+                    "decoder": label,
+                    "beta": beta,
+                    "seed": seed,
+                    "seconds_per_step": per_step,
+                }
+                terms = _test_terms(model, config, own["eval_batches"])
+                run["nelbo"] = _bits_per_dim(-float(terms["elbo"]), shape)
+                run["kl"] = _bits_per_dim(float(terms["kl"]), shape)
+                run["recon"] = _bits_per_dim(float(terms["reconstruction"]), shape)
+                test = datasets.load_split(config, "test", 64).map(vae.images_of)
+                means = np.concatenate(
+                    [
+                        np.asarray(model.encode(images))
+                        for images in test.take(own["eval_batches"])
+                    ]
+                )
+                run["active_latents"] = sdn_tf.metrics.active_latents(means)[
+                    "num_active"
+                ]
+                for name in FIGURE7_METRICS:
+                    function, score_key, _ = sdn_tf.metrics.METRICS[name]
+                    scores = function(
+                        cached,
+                        disentangle_command.representation_fn(model),
+                        seed=seed,
+                        **own["metric_sizes"][name],
+                    )
+                    run[name] = float(scores[score_key])
+                say(
+                    "figure7:   "
+                    + ", ".join(
+                        f"{k} {run[k]:.3f}"
+                        for k in ("beta_vae", "factor_vae", "nelbo", "kl")
+                    )
+                    + f", {run['active_latents']} active latents, "
+                    f"{per_step:.3f} s/step"
+                )
+                results["runs"].append(run)
+                _figure7_save(results)  # after every run: a late failure keeps them
+    if FLAGS.figures_dir:
+        path = os.path.join(FLAGS.figures_dir, FIGURE7_PNG)
+        results["figure"] = figure7_draw(results, path)
+        _figure7_save(results)
+    return results
+
+
+def _figure7_save(results):
+    """The row's numbers, beside its figure in --figures_dir (if given)."""
+    if not FLAGS.figures_dir:
+        return
+    os.makedirs(FLAGS.figures_dir, exist_ok=True)
+    path = os.path.join(FLAGS.figures_dir, os.path.splitext(FIGURE7_PNG)[0] + ".json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+
+
+def _figure7_values(results, decoder, beta, key):
+    return [
+        run[key]
+        for run in results["runs"]
+        if run["decoder"] == decoder and run["beta"] == beta
+    ]
+
+
+def figure7_draw(results, path):
+    """Figure 7's two panels as a PNG: the beta-VAE and FactorVAE scores
+    against beta, one line per decoder, mean and standard deviation over
+    seeds as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    betas = results["betas"]
+    positions = np.arange(len(betas))  # evenly spaced, as the paper's grid
+    seeds = len({run["seed"] for run in results["runs"]})
+    for axes, name, title in zip(
+        panels,
+        FIGURE7_METRICS,
+        ("beta-VAE metric", "FactorVAE metric"),
+    ):
+        for number, decoder in enumerate(FIGURE7_DECODERS):
+            cells = [
+                _summary(_figure7_values(results, decoder, beta, name))
+                for beta in betas
+            ]
+            axes.errorbar(
+                positions + 0.04 * (2 * number - 1),  # bars side by side
+                [mean for mean, _ in cells],
+                yerr=[spread for _, spread in cells],
+                marker="o",
+                capsize=4,
+                label=decoder,
+            )
+        axes.set_xticks(positions, [f"{beta:g}" for beta in betas])
+        axes.set(xlabel="beta", ylim=(0.0, 1.05))
+        axes.set_title(f"{title} (mean ± sd, {seeds} seeds)")
+        axes.grid(alpha=0.3)
+        axes.legend()
+    panels[0].set_ylabel("score")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def figure7_markdown(results, seeds):
+    """Figure 7's numbers and Table 2 (its beta = 1 runs) as markdown."""
+    r = results
+    sizes = r["metric_sizes"]
+    lines = [
+        f"**Figure 7 in miniature, sdn_shapes** ({r['presets']['CNN']} and "
+        f"{r['presets']['SDN']}: batch {r['batch']}, {r['steps']} steps, beta "
+        f"annealed from 0 over {r['anneal_steps']} steps ({r['anneal_schedule']} "
+        f"form), SDN with {r['sdn_features']} features; beta-VAE score on "
+        f"{sizes['beta_vae']['num_train']}/{sizes['beta_vae']['num_eval']} "
+        f"points, FactorVAE on {sizes['factor_vae']['num_train']}/"
+        f"{sizes['factor_vae']['num_eval']} votes; higher is better; "
+        f"{len(seeds)} seeds, mean ± std; active latents of 10 per seed, "
+        f"variance of the posterior mean over {r['eval_images']} test images "
+        "> 0.01)",
+        "",
+        "| beta | decoder | beta-VAE | FactorVAE | active latents |",
+        "|---|---|---|---|---|",
+    ]
+    for beta in r["betas"]:
+        for decoder in FIGURE7_DECODERS:
+            active = _figure7_values(r, decoder, beta, "active_latents")
+            lines.append(
+                f"| {beta:g} | {decoder} | "
+                f"{_cell(_figure7_values(r, decoder, beta, 'beta_vae'), 2)} | "
+                f"{_cell(_figure7_values(r, decoder, beta, 'factor_vae'), 2)} | "
+                f"{', '.join(str(a) for a in active)} |"
+            )
+    collapsed = [run for run in r["runs"] if run["active_latents"] == 0]
+    if collapsed:
+        lines.append("")
+        lines.append(
+            "Collapsed (no active latent): "
+            + ", ".join(
+                f"{run['decoder']} beta {run['beta']:g} seed {run['seed']}"
+                for run in collapsed
+            )
+        )
+    if "figure" in r:
+        lines += ["", f"Figure: {r['figure']}"]
+    kl_scale = 1e3  # the paper's Table 2 gives the KL in bits/dim x 10^-3
+    lines += [
+        "",
+        f"**Table 2 in miniature, sdn_shapes** (the beta = 1 runs above; test "
+        f"terms in bits/dim on the first {r['eval_images']} test images; "
+        f"{len(seeds)} seeds; the paper: CNN 4.44 ± 0.04 and SDN 2.66 ± 0.04, "
+        "KL 7.40 and 7.95 x 10^-3)",
+        "",
+        "| decoder | negative ELBO | KL (x 10^-3) | reconstruction | s/step |",
+        "|---|---|---|---|---|",
+    ]
+    beta = 1.0 if 1.0 in r["betas"] else r["betas"][0]
+    for decoder in FIGURE7_DECODERS:
+        nelbo, kl, recon, seconds = (
+            _figure7_values(r, decoder, beta, key)
+            for key in ("nelbo", "kl", "recon", "seconds_per_step")
+        )
+        lines.append(
+            f"| {decoder} | {_cell(nelbo)} | {_cell([kl_scale * v for v in kl], 2)} "
+            f"| {_cell(recon)} | {_cell(seconds)} |"
+        )
+    lines.append("")
+    return lines
+
+
 # --- The table ------------------------------------------------------------------
 
 
@@ -344,6 +659,8 @@ def markdown(results, settings, seeds):
             )
             lines.append(f"| {dataset} | {decoder} | {cells} |")
         lines.append("")
+    if "figure7" in results:
+        lines += figure7_markdown(results["figure7"], seeds)
     return "\n".join(lines)
 
 
@@ -352,6 +669,7 @@ ROWS = {
     "density": density_row,
     "vae": vae_row,
     "disentanglement": disentanglement_row,
+    "figure7": figure7_row,
 }
 
 

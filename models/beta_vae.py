@@ -19,7 +19,8 @@ Decoders:
                observation's parameters.
 
 Objective: -E_q[log p(x | z)] + beta * KL(q(z | x) || N(0, I)), in nats per
-image; beta is a variable that `BetaAnnealing` raises linearly from 0.
+image; beta is a variable that `BetaAnnealing` raises linearly from 0
+(`ANNEALING_SCHEDULES`: ours, or the authors' form).
 """
 
 import keras
@@ -434,26 +435,57 @@ DECODERS = {
 }
 
 
+# Beta warm-up schedules: name -> fraction of the final beta at optimizer
+# step `step` (0 for the first update) of a warm-up over `anneal_steps`.
+ANNEALING_SCHEDULES = {
+    # From 0 at the first update to the final value at step anneal_steps.
+    "linear": lambda step, anneal_steps: step / anneal_steps,
+    # The authors' code (lib/DisentanglementVAE.py at 4dd9130, lines 42 and
+    # 241-243): beta_current starts at 0 and, before every training forward
+    # pass, becomes min(beta_final, beta_current + beta_rate * beta_final),
+    # so the first update already uses beta_rate * beta_final; here
+    # beta_rate = 1 / anneal_steps and the final value is reached at step
+    # anneal_steps - 1.
+    "authors": lambda step, anneal_steps: (step + 1) / anneal_steps,
+}
+
+
+def annealed_beta(step, final_beta, anneal_steps, schedule="linear"):
+    """The KL weight at optimizer step `step` (0-based) of a warm-up of
+    `anneal_steps` steps to `final_beta` (`ANNEALING_SCHEDULES`); the final
+    value from then on, and at once when `anneal_steps` is 0."""
+    if anneal_steps == 0:
+        return float(final_beta)
+    fraction = ANNEALING_SCHEDULES[schedule](float(step), anneal_steps)
+    return float(final_beta) * min(1.0, fraction)
+
+
 class BetaAnnealing(keras.callbacks.Callback):
     """Raises the model's beta linearly from 0 to `final_beta` over
     `anneal_steps` optimizer steps (the SDN paper: over 100k steps), then
     holds it. Computed from the optimizer's step count, so a resumed run
-    continues the schedule where it stopped.
+    continues the schedule where it stopped (the authors' beta_current is a
+    plain attribute, outside their checkpoints: their resumed run would
+    warm up again from 0).
 
     Args:
       final_beta: the value beta reaches.
       anneal_steps: steps to get there; 0 sets it at once.
+      schedule: a name in `ANNEALING_SCHEDULES`: "linear" (0 at the first
+        step) or "authors" (final_beta / anneal_steps at the first step, as
+        the authors' --beta_rate = 1 / anneal_steps). Defaults to "linear".
     """
 
-    def __init__(self, final_beta, anneal_steps):
+    def __init__(self, final_beta, anneal_steps, schedule="linear"):
         super().__init__()
         self.final_beta = arguments.non_negative_number(final_beta, "final_beta")
         self.anneal_steps = arguments.non_negative_integer(anneal_steps, "anneal_steps")
+        self.schedule = arguments.one_of(
+            schedule, "schedule", tuple(ANNEALING_SCHEDULES)
+        )
 
     def value_at(self, step):
-        if self.anneal_steps == 0:
-            return self.final_beta
-        return self.final_beta * min(1.0, float(step) / self.anneal_steps)
+        return annealed_beta(step, self.final_beta, self.anneal_steps, self.schedule)
 
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())

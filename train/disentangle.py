@@ -2,7 +2,8 @@
 
     python -m train.disentangle --output_dir=runs/circles            # quick preset
     python -m train.disentangle --config=sdn_paper --output_dir=runs/sdn
-    python -m train.disentangle --config=sdn_paper --decoder=deconv ...  # baseline
+    python -m train.disentangle --config=cnn_paper ...                    # baseline
+    python -m train.disentangle --config=sdn_mini --config.model.beta=32 ...
     python -m train.disentangle --config=sdn_paper --config.model.latent_dim=6 ...
 
 Settings: train/configs/disentangle.py (presets) and train/config.py (how
@@ -183,7 +184,11 @@ def run(config):
         )
 
     metric_callback = MetricsEvery(config.evaluation.metric_interval, evaluate)
-    annealing = BetaAnnealing(config.model.beta, config.optimizer.anneal_steps)
+    annealing = BetaAnnealing(
+        config.model.beta,
+        config.optimizer.anneal_steps,
+        config.optimizer.anneal_schedule,
+    )
     result = loop.train(
         config.run,
         strategy,

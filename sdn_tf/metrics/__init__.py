@@ -1,10 +1,12 @@
 """Disentanglement metrics (NumPy and scikit-learn).
 
-Each takes a ground-truth dataset (`sdn_tf.data.Circles`, `Sprites`,
+`active_latents` counts the latents a model uses (from its codes alone).
+Each of the others takes a ground-truth dataset (`sdn_tf.data.Circles`, `Sprites`,
 `Shapes`, ...), a representation function from observations to codes and
 a seed; the defaults are the settings of disentanglement_lib and the papers.
 """
 
+from sdn_tf.metrics.active_latents import active_latents
 from sdn_tf.metrics.beta_vae_score import beta_vae_score
 from sdn_tf.metrics.dci import dci
 from sdn_tf.metrics.factor_vae_score import factor_vae_score
@@ -23,4 +25,11 @@ METRICS = {
     "dci": (dci, "disentanglement", ("num_train", "num_test")),
 }
 
-__all__ = ["METRICS", "beta_vae_score", "dci", "factor_vae_score", "mig"]
+__all__ = [
+    "METRICS",
+    "active_latents",
+    "beta_vae_score",
+    "dci",
+    "factor_vae_score",
+    "mig",
+]

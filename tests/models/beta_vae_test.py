@@ -219,10 +219,83 @@ def test_sampling_checks_its_temperature_and_keeps_nan():
     assert np.isnan(np.asarray(model.decode(nan_latents))).all()
 
 
+def _authors_betas(beta_final, beta_rate, steps):
+    """The KL weights of the authors' first `steps` training steps, as
+    lib/DisentanglementVAE.py (4dd9130) computes them: beta_current = 0
+    (line 42), then before each training forward pass (lines 241-243)
+    beta_current = min(beta_final, beta_current + beta_rate * beta_final)."""
+    beta_current, seen = 0.0, []
+    for _ in range(steps):
+        beta_current = min(beta_final, beta_current + beta_rate * beta_final)
+        seen.append(beta_current)
+    return seen
+
+
+@pytest.mark.parametrize("final, anneal_steps", [(1.0, 4), (32.0, 10), (100.0, 7)])
+def test_authors_schedule_is_that_of_the_authors_code(final, anneal_steps):
+    annealing = BetaAnnealing(final, anneal_steps, schedule="authors")
+    steps = 2 * anneal_steps + 3
+    np.testing.assert_allclose(
+        [annealing.value_at(step) for step in range(steps)],
+        _authors_betas(final, 1.0 / anneal_steps, steps),
+        rtol=1e-12,
+    )
+    # The paper's 100k steps: beta_rate 1e-5, beta_final at step 99,999.
+    paper = BetaAnnealing(4.0, 100_000, schedule="authors")
+    assert paper.value_at(0) == pytest.approx(4e-5)
+    assert paper.value_at(49_999) == pytest.approx(2.0)
+    assert paper.value_at(99_998) < 4.0 == paper.value_at(99_999)
+    # Ours starts one step later: 0 at the first step.
+    assert beta_vae.annealed_beta(0, 4.0, 100_000, "linear") == 0.0
+    assert beta_vae.annealed_beta(5, 4.0, 0, "authors") == 4.0
+
+
+def _fit_and_record(model, annealing, images, steps):
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(float(model.beta.numpy()))
+    )
+    model.fit(
+        images[: 2 * steps], batch_size=2, verbose=0, callbacks=[annealing, record]
+    )
+    return seen
+
+
+def test_a_resumed_run_continues_the_authors_schedule(tmp_path):
+    images = _images(12, channels=1)
+
+    def build():
+        model = BetaVAE(image_shape=(32, 32, 1), latent_dim=2, beta=0.0, **SMALL)
+        model.compile(optimizer=keras.optimizers.Adamax(1e-3))
+        return model
+
+    def annealing():
+        return BetaAnnealing(final_beta=3.0, anneal_steps=5, schedule="authors")
+
+    whole = _fit_and_record(build(), annealing(), images, 6)
+    np.testing.assert_allclose(whole, _authors_betas(3.0, 0.2, 6))
+    # Three steps, a checkpoint, a fresh process's model restored from it.
+    first = build()
+    before = _fit_and_record(first, annealing(), images, 3)
+    path = tf.train.Checkpoint(model=first, optimizer=first.optimizer).save(
+        str(tmp_path / "ckpt")
+    )
+    resumed = build()
+    resumed.optimizer.build(resumed.trainable_variables)
+    tf.train.Checkpoint(model=resumed, optimizer=resumed.optimizer).restore(
+        path
+    ).assert_consumed()
+    assert int(resumed.optimizer.iterations.numpy()) == 3
+    after = _fit_and_record(resumed, annealing(), images, 3)
+    np.testing.assert_allclose(before + after, whole)
+
+
 def test_beta_annealing_checks_its_arguments():
     with pytest.raises(ValueError, match="argument `final_beta`"):
         BetaAnnealing(float("nan"), 10)
     assert BetaAnnealing(1.0, np.int64(10)).anneal_steps == 10
+    with pytest.raises(ValueError, match="argument `schedule`"):
+        BetaAnnealing(1.0, 10, schedule="cosine")
 
 
 def _decoder_layer_names(model):

@@ -8,6 +8,7 @@ Presets are functions; each starts from `quick` and states what differs.
 import dataclasses
 
 from models import BetaVAE
+from models.beta_vae import ANNEALING_SCHEDULES
 from sdn_tf import arguments
 from sdn_tf.metrics import METRICS
 from train import config
@@ -27,10 +28,19 @@ class Optimizer(config.Optimizer):
     anneal_steps: int = setting(
         0, "Steps over which beta rises linearly from 0 to model.beta (0: at once)."
     )
+    anneal_schedule: str = setting(
+        "linear",
+        "Warm-up form: 'linear' (beta 0 at the first step) or 'authors' "
+        "(model.beta / anneal_steps at the first step, as the authors' "
+        "--beta_rate).",
+    )
 
     def validate(self):
         super().validate()
         arguments.non_negative_integer(self.anneal_steps, "anneal_steps")
+        arguments.one_of(
+            self.anneal_schedule, "anneal_schedule", tuple(ANNEALING_SCHEDULES)
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,9 +112,12 @@ def quick():
 
 
 def sdn_paper():
-    """SDN paper, appendix A.5 (Tables 7-9): 3D-Shapes, batch 128, Adamax
-    1e-3, 10 latents, discretized logistic, beta annealed over 100k of
-    200k steps; one 1-direction SDN layer with 200 features at scale 32."""
+    """SDN paper, appendix A.5 (Tables 7 and 9): 3D-Shapes, batch 128,
+    Adamax 1e-3, 10 latents, Gaussian prior and posterior, discretized
+    logistic, beta annealed linearly from 0 over 100k of 200k steps
+    (Figure 12's caption) in the form of the authors' code; one
+    non-residual 1-direction SDN layer with 200 features in place of the
+    third up-convolution (output scale 32)."""
     return config.updated(
         quick(),
         model=dict(
@@ -116,10 +129,48 @@ def sdn_paper():
             sdn_directions=("down",),
         ),
         data=dict(dataset="sdn_shapes"),
-        optimizer=dict(name="adamax", learning_rate=1e-3, anneal_steps=100_000),
+        optimizer=dict(
+            name="adamax",
+            learning_rate=1e-3,
+            anneal_steps=100_000,
+            anneal_schedule="authors",
+        ),
         run=dict(batch_size=128, steps=200_000),
         evaluation=dict(metric_scale=1.0),
     )
+
+
+def cnn_paper():
+    """SDN paper, appendix A.5 (Tables 7 and 8): the CNN baseline, as
+    `sdn_paper` with four transposed convolutions in the decoder."""
+    return config.updated(sdn_paper(), model=dict(decoder="deconv"))
+
+
+def sdn_mini():
+    """`sdn_paper` in miniature for a 2-core CPU (~3 min of training; the
+    Figure 7 miniature of bench/claims.py): batch 32 for 1,000 steps with
+    beta annealed over the first 500 (the paper's proportion), 64 SDN
+    features instead of 200 (200 cost 2 s a step at batch 32, 64 cost
+    0.17 s), metrics on 1% of the papers' samples."""
+    return config.updated(
+        sdn_paper(),
+        model=dict(sdn_features=64),
+        optimizer=dict(anneal_steps=500),
+        run=dict(
+            batch_size=32,
+            steps=1000,
+            checkpoint_every=500,
+            image_every=500,
+            log_every=50,
+            epoch_steps=500,
+        ),
+        evaluation=dict(metric_scale=0.01),
+    )
+
+
+def cnn_mini():
+    """`cnn_paper` in miniature: `sdn_mini` with the CNN decoder."""
+    return config.updated(sdn_mini(), model=dict(decoder="deconv"))
 
 
 def sdn_authors():
@@ -163,6 +214,9 @@ def broadcast_paper():
 PRESETS = {
     "quick": quick,
     "sdn_paper": sdn_paper,
+    "cnn_paper": cnn_paper,
+    "sdn_mini": sdn_mini,
+    "cnn_mini": cnn_mini,
     "sdn_authors": sdn_authors,
     "broadcast_paper": broadcast_paper,
 }
