@@ -77,20 +77,57 @@ def remove_temporary_saves(directory):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_json_atomically(path, payload):
-    """Writes JSON to a temporary file beside `path`, then renames it."""
+def _umask_mode():
+    """The mode an ordinary new file gets (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_text_atomically(path, text):
+    """Writes `text` to a temporary file beside `path`, then renames it; the
+    file gets the mode an ordinary new file would (mkstemp's is 0600, which
+    would hide results from teammates on a shared machine)."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
     try:
+        os.fchmod(handle, _umask_mode())
         with os.fdopen(handle, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2, sort_keys=True, default=str)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def write_json_atomically(path, payload):
+    """Writes JSON atomically (see `write_text_atomically`)."""
+    write_text_atomically(
+        path, json.dumps(payload, indent=2, sort_keys=True, default=str)
+    )
+
+
+def write_checkpoint_state(directory, latest, prefixes):
+    """Writes the `checkpoint` state file that tf.train.CheckpointManager
+    reads (a text-format CheckpointState naming `latest` and `prefixes`,
+    relative to `directory`), atomically.
+
+    TensorFlow's own writer for it, tf.compat.v1.train.update_checkpoint_state,
+    prints a deprecation notice; this writes the same fields.
+    """
+
+    def field(name, prefix):
+        relative = os.path.relpath(prefix, directory)
+        # Text-format strings take JSON's escapes for quotes and backslashes.
+        return f"{name}: {json.dumps(relative, ensure_ascii=False)}\n"
+
+    text = field("model_checkpoint_path", latest) + "".join(
+        field("all_model_checkpoint_paths", prefix) for prefix in prefixes
+    )
+    write_text_atomically(os.path.join(directory, "checkpoint"), text)
 
 
 def _cause(error):
@@ -176,9 +213,7 @@ class Checkpointer:
             # The state file is missing or names a checkpoint that failed to
             # restore: make it list what is on disk and restorable, so the
             # manager numbers and deletes checkpoints from there.
-            tf.compat.v1.train.update_checkpoint_state(
-                self.run_directory, latest, all_model_checkpoint_paths=kept
-            )
+            write_checkpoint_state(self.run_directory, latest, kept)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self.directory, max_to_keep=self.max_to_keep
         )

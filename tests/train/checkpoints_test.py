@@ -8,6 +8,7 @@ import logging
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -185,3 +186,24 @@ def test_json_is_written_atomically(tmp_path, monkeypatch):
         checkpoints.write_json_atomically(str(path), {"a": 2})
     assert path.read_text().strip().replace(" ", "").replace("\n", "") == '{"a":1}'
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_json_files_get_the_umask_mode_not_mkstemps(tmp_path):
+    path = tmp_path / "results.json"
+    old = os.umask(0o022)
+    try:
+        checkpoints.write_json_atomically(str(path), {"a": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_the_state_file_reads_back_through_tensorflow(tmp_path):
+    directory = tmp_path / 'odd "dir"'
+    directory.mkdir()
+    prefixes = [str(directory / f"ckpt-{n}") for n in (2, 4)]
+    checkpoints.write_checkpoint_state(str(directory), prefixes[-1], prefixes)
+    state = tf.train.get_checkpoint_state(str(directory))
+    assert state.model_checkpoint_path == prefixes[-1]
+    assert list(state.all_model_checkpoint_paths) == prefixes
+    assert "ckpt-4" in (directory / "checkpoint").read_text()

@@ -183,6 +183,14 @@ def _assert_quiet(stderr):
             assert text not in line, stderr[-3000:]
 
 
+def _assert_no_deprecation_notice(result):
+    """Nothing of ours calls a deprecated TensorFlow API (its notice says
+    "deprecated" and "Instructions for updating")."""
+    output = result.stdout + result.stderr
+    for text in ("deprecated", "Instructions for updating"):
+        assert text not in output, output[-3000:]
+
+
 def _tiles(png, size=32, padding=2, scale=2, left=0):
     """The [-1, 1] images of a figures.grid saved at `scale`, starting
     `left` pixels from the PNG's left edge."""
@@ -229,6 +237,7 @@ def test_train_then_resume_then_evaluate(tmp_path):
     first = _run("train.density", *common, "--steps=4", env=USER_ENV)
     assert first.returncode == 0, first.stderr[-3000:]
     _assert_quiet(first.stderr)
+    _assert_no_deprecation_notice(first)
     lines = first.stdout.splitlines()
     assert lines[0].startswith("Data: sdn_photo_patches, 32x32x3 images, global ")
     assert lines[1] == f"Outputs: {out}"
@@ -272,6 +281,7 @@ def test_train_then_resume_then_evaluate(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert (results["start_step"], results["step"]) == (4, 6)
     assert "Resuming at step 4 of 6." in second.stdout
+    _assert_no_deprecation_notice(second)
     assert results["saved_model"] == str(out / "saved_model")
     assert (out / "saved_model" / "saved_model.pb").exists()
     assert f"SavedModel:  {out / 'saved_model'}" in second.stdout
