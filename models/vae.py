@@ -122,29 +122,56 @@ def _nan_unless(finite, grads):
 def checked_images(images, num_bits=8):
     """Images as float32 on the [-1, 1] grid, or an error that says so.
 
-    Integer images are taken for 8-bit pixels and converted exactly as
-    `quantization.from_uint8` does; float images outside [-1, 1] (pixels in
-    [0, 255] or [0, 1] scaled the wrong way) raise instead of giving a
-    plausible but meaningless bits/dim. NaNs pass: a NaN batch is a
+    Integer images are taken for 8-bit pixels (0..255) and converted exactly
+    as `quantization.from_uint8` does; integers outside 0..255 and float
+    images outside [-1, 1] (pixels in [0, 255] or [0, 1] scaled the wrong
+    way) raise instead of giving a plausible but meaningless bits/dim, and
+    so do bool, complex and string images. NaNs pass: a NaN batch is a
     non-finite step, skipped and counted. Eagerly a ValueError; in a graph
     (fit, evaluate, tf.distribute) an InvalidArgumentError with the same
     message; under XLA, which has no Assert, a batch of NaNs.
     """
     images = tf.convert_to_tensor(images)
-    if images.dtype.is_integer:  # on the grid by construction
-        return quantization.as_grid_values(images, num_bits)
+    dtype = images.dtype
+    if not (dtype.is_integer or dtype.is_floating) or dtype == tf.bool:
+        raise ValueError(
+            "Received an invalid value for argument `images`, expected float "
+            "values in [-1, 1] or 8-bit pixels (integers 0..255), got "
+            f"{dtype.name} images."
+        )
+    if dtype.is_integer:
+        grid = quantization.as_grid_values(images, num_bits)
+        if dtype == tf.uint8:  # on the grid by construction
+            return grid
+        outside = tf.reduce_any((images < 0) | (images > 255))
+        return _refused_outside(
+            outside,
+            grid,
+            images,
+            "Received an invalid value for argument `images`, expected 8-bit "
+            f"pixels (integers 0..255) as {dtype.name}, got values in",
+        )
     images = tf.cast(images, tf.float32)
     outside = tf.reduce_any(tf.abs(images) > 1.0)  # False for NaN
-    message = (
+    return _refused_outside(
+        outside,
+        images,
+        images,
         "Received an invalid value for argument `images`, expected float "
         "values in [-1, 1] (8-bit pixels: pass them as uint8, or convert "
-        "with sdn_tf.distributions.quantization.from_uint8), got values in"
+        "with sdn_tf.distributions.quantization.from_uint8), got values in",
     )
+
+
+def _refused_outside(outside, values, images, message):
+    """`values` if not `outside`; else (eagerly) a ValueError ending with the
+    range of `images`, (in a graph) an Assert with the same message, and
+    (under XLA, which drops Asserts) NaN values, skipped and counted."""
     if tf.executing_eagerly():
         if bool(outside):
             low, high = float(tf.reduce_min(images)), float(tf.reduce_max(images))
             raise ValueError(f"{message} [{low:g}, {high:g}].")
-        return images
+        return values
     check = tf.debugging.Assert(
         tf.logical_not(outside),
         [message, tf.reduce_min(images), tf.reduce_max(images)],
@@ -153,7 +180,7 @@ def checked_images(images, num_bits=8):
     with tf.control_dependencies([check]):
         # XLA (fit on a GPU) drops Assert ops: there the batch turns NaN
         # instead, so that it is skipped and counted, never scored.
-        return tf.where(outside, tf.constant(math.nan), images)
+        return tf.where(outside, tf.constant(math.nan), values)
 
 
 def observation_model(name, num_channels, options=None, **settings):

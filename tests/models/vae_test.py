@@ -205,3 +205,41 @@ def test_under_xla_which_drops_asserts_images_off_the_grid_become_nan():
     check = tf.function(vae.checked_images, jit_compile=True)
     np.testing.assert_array_equal(check(tf.constant([0.5, -1.0])), [0.5, -1.0])
     assert np.isnan(check(tf.constant([0.5, 255.0])).numpy()).all()
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (
+            np.full((2, 2), -50, np.int32),
+            r"integers 0\.\.255\) as int32, got values in \[-50, -50\]",
+        ),
+        (np.full((2, 2), 1000, np.int64), r"as int64, got values in \[1000, 1000\]"),
+        (
+            np.full((2, 2), 60000, np.uint16),
+            r"as uint16, got values in \[60000, 60000\]",
+        ),
+        (np.ones((2, 2), bool), r"got bool images"),
+        (np.ones((2, 2), np.complex64), r"got complex64 images"),
+    ],
+)
+def test_images_that_are_no_pixels_raise_naming_what_was_given(images, message):
+    with pytest.raises(ValueError, match=r"argument `images`.*" + message):
+        vae.checked_images(images)
+
+
+def test_integer_pixels_of_any_width_in_range_convert_like_uint8():
+    pixels = np.array([[0, 128], [255, 3]])
+    for dtype in (np.int32, np.int64, np.uint16):
+        np.testing.assert_array_equal(
+            vae.checked_images(pixels.astype(dtype)),
+            quantization.from_uint8(pixels.astype(np.uint8)),
+        )
+
+
+def test_in_a_graph_integer_pixels_out_of_range_fail_with_the_message():
+    check = tf.function(vae.checked_images)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="integers 0..255"):
+        check(tf.constant([[300, 2]], tf.int32))
+    xla = tf.function(vae.checked_images, jit_compile=True)
+    assert np.isnan(xla(tf.constant([[300, 2]], tf.int32)).numpy()).all()
