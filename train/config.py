@@ -416,6 +416,10 @@ def from_flags(presets, base, flag_values=flags.FLAGS):
     return with_settings(named(presets, flag_values["config"].value), values)
 
 
+def _is_optional(kind):
+    return typing.get_origin(kind) is typing.Union and type(None) in kind.__args__
+
+
 def _is_text(kind):
     """str, or Optional[str]."""
     return kind is str or (
@@ -428,6 +432,11 @@ def _parse(value, kind, path):
     if kind in (bool, int, float) or not isinstance(value, str):
         return value
     if _is_text(kind):
+        # An optional text setting reads "None" as None (the README's rule
+        # for every optional setting): a data_dir of "None" would otherwise
+        # build the dataset into ./None.
+        if value == "None" and _is_optional(kind):
+            return None
         return value
     try:
         return ast.literal_eval(value)

@@ -22,6 +22,14 @@ def represent(ground_truth, representation_fn, factors, batch_size=64):
                 f"must map {len(observations)} observations to an array "
                 f"[{len(observations)}, D], got shape {batch.shape}."
             )
+        bad = ~np.isfinite(batch).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                "Received an invalid value for argument `representation_fn`: it "
+                f"gave non-finite codes (NaN or inf) for {int(bad.sum())} of "
+                f"{len(batch)} observations; a diverged model has no "
+                "representation to score."
+            )
         codes.append(batch)
     return np.concatenate(codes)
 

@@ -107,6 +107,14 @@ def test_flags_override_a_preset_by_path_or_by_short_name():
     assert _parse(density, []) == density.photo_patches()
 
 
+def test_an_optional_text_setting_reads_none_as_none():
+    config = _parse(density, ["--config.data.data_dir=None", "--output_dir=None"])
+    assert config.data.data_dir is None and config.run.output_dir is None
+    # A required text setting keeps the word.
+    config = _parse(density, ["--config.data.dataset=None"])
+    assert config.data.dataset == "None"
+
+
 def test_old_flag_spellings_still_work():
     config = _parse(
         disentangle,

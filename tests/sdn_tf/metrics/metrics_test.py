@@ -49,6 +49,20 @@ def test_mixing_two_factors_scores_clearly_lower(name):
 
 
 @pytest.mark.parametrize("name", list(SCORES))
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_every_metric_refuses_non_finite_codes_alike(name, bad):
+    def diverged(observations):
+        codes = util.perfect(observations).astype(np.float64)
+        codes[0, 0] = bad
+        return codes
+
+    with pytest.raises(
+        ValueError, match=r"`representation_fn`: it gave non-finite codes"
+    ):
+        _score(name, diverged)
+
+
+@pytest.mark.parametrize("name", list(SCORES))
 def test_deterministic_for_a_fixed_seed(name):
     noisy = lambda obs: obs + 0.3 * np.sin(7.0 * obs.sum(1, keepdims=True))  # noqa: E731
     _, first = _score(name, noisy, seed=3)
