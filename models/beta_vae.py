@@ -284,9 +284,7 @@ class BetaVAE(vae.VariationalModel):
 
     def sample(self, num_samples, temperature=1.0, seed=None):
         """Decoded draws from the prior N(0, temperature^2 I)."""
-        if not tf.is_tensor(num_samples):
-            num_samples = arguments.positive_integer(num_samples, "num_samples")
-        temperature = arguments.temperature(temperature)
+        num_samples, temperature = vae.checked_sampling(num_samples, temperature)
         z = keras.random.normal((num_samples, self.latent_dim), seed=seed) * temperature
         return self.decode(z)
 
@@ -305,6 +303,7 @@ class BetaVAE(vae.VariationalModel):
         temperature = tf.TensorSpec([], tf.float32, name="temperature")
 
         def sample(num_samples, temperature):
+            num_samples, temperature = vae.checked_sampling(num_samples, temperature)
             z = tf.random.normal([num_samples, self.latent_dim]) * temperature
             return self.decode(z)
 

@@ -587,9 +587,7 @@ class SDNVAE(vae.VariationalModel):
 
     def sample(self, num_samples, temperature=1.0):
         """Images from the prior at `temperature` (0: deterministic)."""
-        if not tf.is_tensor(num_samples):
-            num_samples = arguments.positive_integer(num_samples, "num_samples")
-        temperature = arguments.temperature(temperature)
+        num_samples, temperature = vae.checked_sampling(num_samples, temperature)
         params, _, _, _ = self._top_down(
             num_samples, temperature=temperature, deterministic=temperature == 0
         )
@@ -624,6 +622,7 @@ class SDNVAE(vae.VariationalModel):
             return self.decode([z[f"z_{i}"] for i in range(self.depth)])
 
         def sample(num_samples, temperature):
+            num_samples, temperature = vae.checked_sampling(num_samples, temperature)
             params, _, _, _ = self._top_down(num_samples, temperature=temperature)
             return self._reconstruction(params)
 

@@ -34,6 +34,7 @@ import math
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from sdn_tf import arguments
@@ -161,6 +162,40 @@ def checked_images(images, num_bits=8):
         "values in [-1, 1] (8-bit pixels: pass them as uint8, or convert "
         "with sdn_tf.distributions.quantization.from_uint8), got values in",
     )
+
+
+def checked_sampling(num_samples, temperature):
+    """`sample`'s (num_samples, temperature), checked: a positive integer
+    and a finite number >= 0. Values known now (numbers, NumPy values,
+    eager tensors) raise the ValueError of `sdn_tf.arguments` and come back
+    as Python numbers; symbolic tensors (an exported model's inputs) get
+    graph asserts with the same message."""
+    num_samples = _checked_now_or_in_graph(
+        num_samples,
+        lambda value: arguments.positive_integer(value, "num_samples"),
+        lambda value: value >= 1,
+        "Received an invalid value for argument `num_samples`, expected a "
+        "positive integer, got",
+    )
+    temperature = _checked_now_or_in_graph(
+        temperature,
+        arguments.temperature,
+        lambda value: tf.math.is_finite(value) & (value >= 0),
+        "Received an invalid value for argument `temperature`, expected a "
+        "finite, non-negative number, got",
+    )
+    return num_samples, temperature
+
+
+def _checked_now_or_in_graph(value, check_now, holds, message):
+    if tf.is_tensor(value) and not tf.executing_eagerly():
+        assertion = tf.debugging.Assert(holds(value), [message, value])
+        with tf.control_dependencies([assertion]):
+            return tf.identity(value)
+    known = np.asarray(value)
+    if known.ndim != 0 or known.dtype.kind not in "iuf":
+        return check_now(value)  # raises: not a number
+    return check_now(known.item())
 
 
 def _refused_outside(outside, values, images, message):

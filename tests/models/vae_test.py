@@ -243,3 +243,52 @@ def test_in_a_graph_integer_pixels_out_of_range_fail_with_the_message():
         check(tf.constant([[300, 2]], tf.int32))
     xla = tf.function(vae.checked_images, jit_compile=True)
     assert np.isnan(xla(tf.constant([[300, 2]], tf.int32)).numpy()).all()
+
+
+@pytest.mark.parametrize(
+    "num_samples, temperature, message",
+    [
+        (
+            2,
+            np.array(-1.0),
+            r"`temperature`, expected a finite, non-negative number, got -1\.0",
+        ),
+        (2, tf.constant(-0.5), r"`temperature`.*got -0\.5"),
+        (2, np.float32("nan"), r"`temperature`"),
+        (tf.constant(0), 1.0, r"`num_samples`, expected a positive integer, got 0"),
+        (tf.constant(-1), 1.0, r"`num_samples`.*got -1"),
+        (np.array([2, 3]), 1.0, r"`num_samples`"),
+    ],
+)
+def test_sampling_arguments_known_now_are_checked_now(
+    num_samples, temperature, message
+):
+    with pytest.raises(ValueError, match=message):
+        vae.checked_sampling(num_samples, temperature)
+
+
+def test_sampling_arguments_come_back_as_python_numbers():
+    assert vae.checked_sampling(np.int64(3), tf.constant(0.5)) == (3, 0.5)
+
+
+@pytest.mark.parametrize(
+    "num_samples, temperature, message",
+    [
+        (0, 1.0, "`num_samples`"),
+        (2, -1.0, "`temperature`"),
+        (2, np.nan, "`temperature`"),
+    ],
+)
+def test_symbolic_sampling_arguments_fail_in_the_graph_with_the_message(
+    num_samples, temperature, message
+):
+    checked = tf.function(
+        vae.checked_sampling,
+        input_signature=[tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)],
+    )
+    assert [int(v) if i == 0 else float(v) for i, v in enumerate(checked(2, 0.5))] == [
+        2,
+        0.5,
+    ]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        checked(num_samples, temperature)
