@@ -57,6 +57,23 @@ def validate_settings(settings):
         arguments.temperature(temperature, "temperatures")
 
 
+def validate_for_model(settings, model, eval_dir):
+    """Raises ValueError for a setting the restored model or the file system
+    cannot take, before any work (an IW bound can take hours)."""
+    arguments.check(
+        settings["layer"] <= model.depth,
+        "layer",
+        f"at most the model's {model.depth} ladder layers",
+        settings["layer"],
+    )
+    arguments.check(
+        not os.path.exists(eval_dir) or os.path.isdir(eval_dir),
+        "eval_dir",
+        "a directory (or a path to create one at)",
+        f"{eval_dir!r}, an existing file",
+    )
+
+
 def test_images(config, count, batch_size=64):
     """The first `count` test images (all when count is None), [-1, 1]."""
     images = []
@@ -107,6 +124,7 @@ def evaluate(model, config, eval_dir, settings, say=None):
     """Bounds and figures of `model`; returns the evaluation dict.
     `say(text)` hears of each long phase as it starts."""
     validate_settings(settings)
+    validate_for_model(settings, model, eval_dir)
     say = say or (lambda text: None)
     os.makedirs(eval_dir, exist_ok=True)
     results = {}
@@ -225,6 +243,10 @@ def main(argv):
         flush=True,
     )
     eval_dir = FLAGS.eval_dir or os.path.join(FLAGS.output_dir, "evaluation")
+    try:
+        validate_for_model(settings, model, eval_dir)
+    except ValueError as error:
+        raise SystemExit(f"Error: {error}") from None
     results = evaluate(
         model, config, eval_dir, settings, say=lambda text: print(text, flush=True)
     )

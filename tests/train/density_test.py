@@ -299,6 +299,18 @@ def test_train_then_resume_then_evaluate(tmp_path):
     assert "Step " not in again.stdout and "Evaluating" not in again.stdout
     assert (out / "results.json").read_bytes() == written
 
+    # Settings the restored model cannot take are refused before the bound:
+    # one line, nothing written.
+    for flag, message in (
+        ("--layer=99", "argument `layer`, expected at most the model's 2 ladder"),
+        (f"--eval_dir={out / 'results.json'}", "argument `eval_dir`"),
+    ):
+        refused = _run("train.evaluate", f"--output_dir={out}", flag)
+        assert refused.returncode == 1, refused.stderr[-3000:]
+        assert message in refused.stderr and "Traceback" not in refused.stderr
+        assert "Negative ELBO" not in refused.stdout
+    assert not (out / "evaluation").exists()
+
     evaluation = _run(
         "train.evaluate",
         f"--output_dir={out}",
