@@ -243,30 +243,73 @@ class StopOnNonFinite(CountsSteps):
 
 
 class StopOnInterrupt(keras.callbacks.Callback):
-    """Turns the first Ctrl-C (SIGINT) during `fit` into a stop after the
-    current step; a second one interrupts at once (KeyboardInterrupt).
+    """Turns the first Ctrl-C (SIGINT) or SIGTERM (what kill, Docker, Slurm
+    and systemd send) during `fit` into a stop after the current step; a
+    second one of either ends the process at once, without saving.
 
-    `interrupted` tells whether training was stopped this way. The handler
-    is installed for the duration of `fit` (main thread only: Python
-    delivers signals there) and `uninstall` restores the previous one.
+    `interrupted` tells whether training was stopped this way, `signal` by
+    which signal (its `exit_code` is the shell's 128 + its number). Python
+    runs a signal handler only between bytecodes, so two signals during one
+    long TensorFlow step would reach it as one: the process also counts
+    every delivery through `signal.set_wakeup_fd`, on a thread of its own,
+    and ends itself on the second. The handlers are installed for the
+    duration of `fit` (main thread only: Python delivers signals there) and
+    `uninstall` restores the previous ones.
     """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         super().__init__()
-        self.interrupted, self._previous = False, None
+        self.interrupted, self.signal = False, None
+        self._previous, self._previous_wakeup, self._wakeup = {}, None, None
+
+    @property
+    def exit_code(self):
+        return 128 + int(self.signal or signal.SIGINT)
 
     def _handle(self, signum, frame):
         if self.interrupted:
             raise KeyboardInterrupt
-        self.interrupted = True
+        self.interrupted, self.signal = True, signal.Signals(signum)
         logging.warning(
-            "Interrupted: stopping after the current step and saving a checkpoint "
-            "(Ctrl-C again to stop at once, without saving)."
+            "%s: stopping after the current step and saving a checkpoint "
+            "(Ctrl-C again to stop at once, without saving).",
+            "Interrupted" if signum == signal.SIGINT else "Terminated",
         )
 
+    def _count_deliveries(self, read_end):
+        """Ends the process on the second signal delivered (see class doc)."""
+        seen = 0
+        while True:
+            try:
+                data = os.read(read_end, 64)
+            except OSError:
+                return
+            if not data:  # uninstalled
+                os.close(read_end)
+                return
+            seen += len(data)
+            if seen >= 2:
+                code = 128 + data[-1]
+                sys.stderr.write("Stopped at once, without saving a checkpoint.\n")
+                sys.stderr.flush()
+                os._exit(code)
+
     def on_train_begin(self, logs=None):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in self.SIGNALS:
+            self._previous[number] = signal.signal(number, self._handle)
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        self._wakeup = write_end
+        self._previous_wakeup = signal.set_wakeup_fd(
+            write_end, warn_on_full_buffer=False
+        )
+        threading.Thread(
+            target=self._count_deliveries, args=(read_end,), daemon=True
+        ).start()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.interrupted:
@@ -276,9 +319,13 @@ class StopOnInterrupt(keras.callbacks.Callback):
         self.uninstall()
 
     def uninstall(self):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous = {}
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(self._previous_wakeup)
+            os.close(self._wakeup)  # the counting thread reads the end
+            self._wakeup = None
 
 
 class Summaries(CountsSteps):

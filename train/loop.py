@@ -24,13 +24,15 @@ and EMA follow the optimizer's iterations, i.e. applied updates only.
    checkpoint there: non-finite steps kept coming (no save: the last
    checkpoint is the last good state), a checkpoint could not be written,
    fit ended early for another reason, or no step ever applied an update.
-   On Ctrl-C it saves the current step and raises TrainingInterrupted.
+   On Ctrl-C or SIGTERM it saves the current step and raises
+   TrainingInterrupted.
 """
 
 import contextlib
 import dataclasses
 import math
 import os
+import signal
 import tempfile
 
 import keras
@@ -50,9 +52,12 @@ class TrainingStopped(RuntimeError):
 
 
 class TrainingInterrupted(TrainingStopped):
-    """Training was stopped with Ctrl-C (SIGINT) after a checkpoint was saved."""
+    """Training was stopped by Ctrl-C (SIGINT, exit code 130) or SIGTERM
+    (143) after a checkpoint was saved."""
 
-    exit_code = 130
+    def __init__(self, message, exit_code=130):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def check_output_dir(output_dir):
@@ -242,8 +247,10 @@ def train(
         step = checkpointer.step
         if interrupt.interrupted:
             path = checkpointer.save()
+            how = "Interrupted" if interrupt.signal == signal.SIGINT else "Terminated"
             raise TrainingInterrupted(
-                f"Interrupted at step {step} of {settings.steps}; saved {path}."
+                f"{how} at step {step} of {settings.steps}; saved {path}.",
+                exit_code=interrupt.exit_code,
             )
         if step < settings.steps:
             # Keras ends fit quietly on OutOfRangeError or StopIteration from

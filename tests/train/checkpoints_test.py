@@ -1,5 +1,5 @@
 """Tests of checkpoints under faults: a run killed with SIGKILL (during
-training and while writing a checkpoint) or stopped with Ctrl-C resumes
+training and while writing a checkpoint) or stopped with Ctrl-C or SIGTERM resumes
 without losing work; a failed write fails the run and keeps the previous
 checkpoint; missing state files and corrupt checkpoints fall back to the
 newest intact checkpoint."""
@@ -83,7 +83,13 @@ def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     assert f"Removing {temporary}" in resumed.stderr
 
 
-def test_ctrl_c_saves_the_current_step_and_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize(
+    "signum, code, how",
+    [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")],
+)
+def test_ctrl_c_or_sigterm_saves_the_current_step_and_says_how_to_resume(
+    tmp_path, signum, code, how
+):
     out = tmp_path / "run"
     log = tmp_path / "stderr.txt"
     with open(log, "w") as stderr_file:  # a file: a full pipe would block it
@@ -93,19 +99,44 @@ def test_ctrl_c_saves_the_current_step_and_says_how_to_resume(tmp_path):
         )  # fmt: skip
         try:
             _wait_for_checkpoint(process, out, 2)
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signum)
             process.wait(timeout=300)
         finally:
             process.kill()
     stderr = log.read_text()
-    assert process.returncode == 130, stderr[-3000:]
+    assert process.returncode == code, stderr[-3000:]
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     last = stderr.strip().splitlines()[-1]
     step = _latest_step(out)
-    assert last.startswith(f"Interrupted at step {step} of 10000; saved ")
+    assert last.startswith(f"{how} at step {step} of 10000; saved ")
     assert f"ckpt-{step}." in last and "To resume, run the same command again" in last
     assert JOB.split(os.sep)[-1] in last and str(out) in last
     assert not (out / ".lock").read_text()  # released on the way out
+
+
+def test_a_second_signal_stops_at_once_without_saving(tmp_path):
+    out = tmp_path / "run"
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as stderr_file:
+        process = subprocess.Popen(
+            _job(out, 10_000), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+        )  # fmt: skip
+        try:
+            _wait_for_checkpoint(process, out, 2)
+            # Both arrive well within one step and its save: Python would run
+            # its handler once for the two.
+            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        finally:
+            process.kill()
+    stderr = log.read_text()
+    # 128 + the number of the signal that ended it, whichever came last.
+    assert process.returncode in (130, 143), stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == (
+        "Stopped at once, without saving a checkpoint."
+    )
 
 
 def test_a_failed_checkpoint_write_fails_the_run_and_keeps_the_last(tmp_path):
