@@ -133,6 +133,12 @@ def build():
     path = library_path()
     if os.path.exists(path):
         return path
+    if shutil.which(compiler()) is None:
+        raise BuildError(
+            f"The C++ compiler {compiler()!r} could not be run (not found). "
+            "Install g++ (or another C++17 compiler) or point "
+            f"{COMPILER_VARIABLE} at one."
+        )
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, exist_ok=True)
