@@ -303,7 +303,7 @@ class _CorrectionSweep(keras.layers.Layer):
             name="recurrent_bias", shape=(3 * f,), initializer=self.bias_initializer
         )
 
-    def correct(self, features, matmul_dtype, jit_compile, native_kernel):
+    def correct(self, features, matmul_dtype, jit_compile, native_kernel="auto"):
         """One sweep over sweep-major features [steps, batch, length, F].
 
         `features` carry the state dtype (float32, or float64 under a float64
