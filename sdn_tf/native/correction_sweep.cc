@@ -16,8 +16,8 @@
 // rows, with no synchronisation between rows; the backward's weight
 // gradients are summed per part and added up, in part order, at the end.
 // Within a part, a row's products are single-threaded Eigen GEMMs on
-// row-major maps and the gate arithmetic is Eigen array expressions
-// (vectorised sigmoid and tanh).
+// row-major maps; the gate arithmetic is plain loops over contiguous arrays
+// and Eigen's vectorised sigmoid and tanh on whole arrays.
 //
 // Built at first use by sdn_tf/native/build.py with the flags of
 // tf.sysconfig and -O3 -march=native.
@@ -57,11 +57,13 @@ template <typename T>
 using MatrixMap = Eigen::Map<Matrix<T>>;
 template <typename T>
 using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
-// One gate's block [m, F] of a [m, 3F] row-major matrix.
-template <typename T>
-using GateMap = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
 template <typename T>
 using RowVector = Eigen::Array<T, 1, Eigen::Dynamic>;
+// A contiguous array seen whole, for SIMD elementwise math.
+template <typename T>
+using VectorMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T>
+using ConstVectorMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // The sizes of one sweep and where its rows lie.
 struct Geometry {
@@ -128,13 +130,19 @@ void GatherNeighbourGradients(const T* d_nb, int64_t images, int64_t length,
 
 // Splits the batch into parts, one per thread of the intra-op pool (at most
 // one image each), and runs work(part, first, end) for every part.
-void ForEachPart(OpKernelContext* context, int64_t batch, int64_t cost_per_image,
-                 int64_t* parts,
-                 const std::function<void(int64_t, int64_t, int64_t)>& work) {
+// How many parts ForEachPart splits a batch into: one per thread. (Four
+// per thread, for the pool to balance, measured no faster on 2 cores:
+// F = 32 and 200, 32x32, batch 32.)
+int64_t PartCount(OpKernelContext* context, int64_t batch) {
   auto* workers = context->device()->tensorflow_cpu_worker_threads();
   const int64_t threads = std::max(1, workers->num_threads);
-  *parts = std::max<int64_t>(1, std::min<int64_t>(batch, threads));
-  const int64_t count = *parts;
+  return std::max<int64_t>(1, std::min<int64_t>(batch, threads));
+}
+
+void ForEachPart(OpKernelContext* context, int64_t batch, int64_t cost_per_image,
+                 const std::function<void(int64_t, int64_t, int64_t)>& work) {
+  auto* workers = context->device()->tensorflow_cpu_worker_threads();
+  const int64_t count = PartCount(context, batch);
   auto part_range = [batch, count](int64_t part, int64_t* first, int64_t* end) {
     *first = batch * part / count;
     *end = batch * (part + 1) / count;
@@ -225,61 +233,75 @@ class CorrectionSweepOp : public OpKernel {
     ConstMatrixMap<T> u(recurrent_kernel.flat<T>().data(), f, 3 * f);
     Eigen::Map<const RowVector<T>> b(bias.flat<T>().data(), 3 * f);
     Eigen::Map<const RowVector<T>> c(recurrent_bias.flat<T>().data(), 3 * f);
-    const RowVector<T> bias_r = b.head(f) + c.head(f);
-    const RowVector<T> bias_z = b.segment(f, f) + c.segment(f, f);
-    const RowVector<T> bias_n = b.tail(f);
-    const RowVector<T> recurrent_bias_n = c.tail(f);
+    const RowVector<T> bias_r_row = b.head(f) + c.head(f);
+    const RowVector<T> bias_z_row = b.segment(f, f) + c.segment(f, f);
+    const T* bias_r = bias_r_row.data();
+    const T* bias_z = bias_z_row.data();
+    const T* bias_n = b.data() + 2 * f;
+    const T* recurrent_bias_n = c.data() + 2 * f;
 
     auto sweep_part = [&](int64_t, int64_t first, int64_t end) {
       const int64_t m = (end - first) * g.length;  // positions of a row
-      std::vector<T> nb(m * 3 * f), x(m * 3 * f), own(m * 3 * f);
+      std::vector<T> nb(m * 3 * f), x(m * 3 * f), own(m * 3 * f),
+          pre(m * 3 * f);
+      T* pre_r = pre.data();
+      T* pre_z = pre_r + m * f;
+      T* pre_n = pre_z + m * f;
       MatrixMap<T> nb_map(nb.data(), m, 3 * f), x_map(x.data(), m, 3 * f),
           own_map(own.data(), m, 3 * f);
       const T* previous = nullptr;
       for (int64_t i = 0; i < g.steps; ++i) {
         const int64_t at = g.Offset(g.Step(i), first);
-        ConstMatrixMap<T> values(input + at, m, f);
-        MatrixMap<T> corrected(out[0] + at, m, f), r(out[1] + at, m, f),
-            z(out[2] + at, m, f), n(out[3] + at, m, f),
-            h_n(out[4] + at, m, f);
+        ConstMatrixMap<T> values_matrix(input + at, m, f);
         if (i == 0 && !correct_first_row_) {
           // The authors' sweep: the first row keeps I, a GRU step whose
           // update gate is shut (z = 1, r = n = 0), so its gate gradients
           // are zero in the backward.
-          corrected = values;
-          r.setZero();
-          z.setOnes();
-          n.setZero();
-          h_n.setZero();
+          MatrixMap<T>(out[0] + at, m, f) = values_matrix;
+          MatrixMap<T>(out[1] + at, m, f).setZero();
+          MatrixMap<T>(out[2] + at, m, f).setOnes();
+          MatrixMap<T>(out[3] + at, m, f).setZero();
+          MatrixMap<T>(out[4] + at, m, f).setZero();
           previous = out[0] + at;
           continue;
         }
-        own_map.noalias() = values * u;
+        own_map.noalias() = values_matrix * u;
         if (previous == nullptr) {
           x_map.setZero();  // the first row's neighbours are zeros
         } else {
           FillNeighbours(previous, end - first, g.length, f, nb.data());
           x_map.noalias() = nb_map * w;
         }
-        const Eigen::OuterStride<> stride(3 * f);
-        GateMap<T> x_r(x.data(), m, f, stride), x_z(x.data() + f, m, f, stride),
-            x_n(x.data() + 2 * f, m, f, stride);
-        GateMap<T> u_r(own.data(), m, f, stride),
-            u_z(own.data() + f, m, f, stride),
-            u_n(own.data() + 2 * f, m, f, stride);
-        h_n.array() = u_n.array().rowwise() + recurrent_bias_n;
-        r.array() = ((x_r + u_r).array().rowwise() + bias_r).logistic();
-        z.array() = ((x_z + u_z).array().rowwise() + bias_z).logistic();
-        n.array() =
-            ((x_n.array().rowwise() + bias_n) + r.array() * h_n.array()).tanh();
-        corrected.array() =
-            n.array() + z.array() * (values.array() - n.array());
+        // The pre-activations gate by gate, each a contiguous [m * F] array,
+        // by plain loops: Eigen evaluates a broadcast (rowwise() + bias)
+        // without SIMD, and its sigmoid and tanh with it.
+        T* h = out[4] + at;
+        for (int64_t p = 0; p < m; ++p) {
+          const T* xp = x.data() + p * 3 * f;
+          const T* up = own.data() + p * 3 * f;
+          T* pr = pre_r + p * f;
+          T* pz = pre_z + p * f;
+          T* pn = pre_n + p * f;
+          T* hp = h + p * f;
+          for (int64_t k = 0; k < f; ++k) {
+            pr[k] = xp[k] + up[k] + bias_r[k];
+            pz[k] = xp[f + k] + up[f + k] + bias_z[k];
+            pn[k] = xp[2 * f + k] + bias_n[k];
+            hp[k] = up[2 * f + k] + recurrent_bias_n[k];
+          }
+        }
+        const int64_t size = m * f;
+        VectorMap<T> r(out[1] + at, size), z(out[2] + at, size),
+            n(out[3] + at, size), corrected(out[0] + at, size);
+        ConstVectorMap<T> values(input + at, size), h_n(h, size);
+        r = VectorMap<T>(pre_r, size).logistic();
+        z = VectorMap<T>(pre_z, size).logistic();
+        n = (VectorMap<T>(pre_n, size) + r * h_n).tanh();
+        corrected = n + z * (values - n);
         previous = out[0] + at;
       }
     };
-    int64_t parts;
-    ForEachPart(context, g.batch, g.steps * g.length * 15 * f * f, &parts,
-                sweep_part);
+    ForEachPart(context, g.batch, g.steps * g.length * 15 * f * f, sweep_part);
   }
 
  private:
@@ -351,12 +373,9 @@ class CorrectionSweepGradOp : public OpKernel {
     ConstMatrixMap<T> u(recurrent_kernel.flat<T>().data(), f, 3 * f);
 
     // Per-part weight gradients, summed in part order at the end.
-    const int64_t max_parts = std::max<int64_t>(
-        1, std::min<int64_t>(
-               g.batch,
-               context->device()->tensorflow_cpu_worker_threads()->num_threads));
-    std::vector<Matrix<T>> part_d_w(max_parts), part_d_u(max_parts);
-    std::vector<RowVector<T>> part_d_b(max_parts), part_d_c(max_parts);
+    const int64_t parts = PartCount(context, g.batch);
+    std::vector<Matrix<T>> part_d_w(parts), part_d_u(parts);
+    std::vector<RowVector<T>> part_d_b(parts), part_d_c(parts);
 
     auto sweep_part = [&](int64_t part, int64_t first, int64_t end) {
       const int64_t m = (end - first) * g.length;
@@ -371,38 +390,46 @@ class CorrectionSweepGradOp : public OpKernel {
       // gates: d of the neighbour pre-activations (x_r, x_z, x_n); inputs:
       // d of I.U + c, (x_r, x_z, x_n * r).
       Matrix<T> gates(m, 3 * f), inputs(m, 3 * f), nb(m, 3 * f),
-          d_nb(m, 3 * f), d_row(m, f);
+          d_nb(m, 3 * f);
       Matrix<T> d_from_next = Matrix<T>::Zero(m, f);
-      const Eigen::OuterStride<> stride(3 * f);
-      GateMap<T> d_xr(gates.data(), m, f, stride),
-          d_xz(gates.data() + f, m, f, stride),
-          d_xn(gates.data() + 2 * f, m, f, stride);
-      GateMap<T> in_r(inputs.data(), m, f, stride),
-          in_z(inputs.data() + f, m, f, stride),
-          in_n(inputs.data() + 2 * f, m, f, stride);
       for (int64_t i = g.steps - 1; i >= 0; --i) {
         const int64_t at = g.Offset(g.Step(i), first);
         ConstMatrixMap<T> d_out(d_outputs + at, m, f), values(input + at, m, f),
             r(reset + at, m, f), z(update + at, m, f), n(proposal + at, m, f),
             h_n(recurrent_proposal + at, m, f);
         MatrixMap<T> d_values(d_input + at, m, f);
-        d_row = d_out + d_from_next;  // total dL/dI' of this row
-        // The chain rule through I' = n + z * (I - n).
-        d_xn.array() =
-            d_row.array() * (1 - z.array()) * (1 - n.array().square());
-        d_xz.array() = d_row.array() * (values.array() - n.array()) *
-                       z.array() * (1 - z.array());
-        d_xr.array() =
-            d_xn.array() * h_n.array() * r.array() * (1 - r.array());
-        in_r = d_xr;
-        in_z = d_xz;
-        in_n.array() = d_xn.array() * r.array();
+        // The chain rule through I' = n + z * (I - n), by plain loops that
+        // compile to SIMD; d_values starts with the path through the gate.
+        for (int64_t p = 0; p < m; ++p) {
+          const int64_t row = p * f;
+          T* gp = gates.data() + p * 3 * f;
+          T* ip = inputs.data() + p * 3 * f;
+          T* dv = d_values.data() + row;
+          const T* carried = d_from_next.data() + row;
+          for (int64_t k = 0; k < f; ++k) {
+            const int64_t e = row + k;
+            const T d = d_out.data()[e] + carried[k];  // total dL/dI'
+            const T zk = z.data()[e], nk = n.data()[e], rk = r.data()[e];
+            const T d_xn = d * (T(1) - zk) * (T(1) - nk * nk);
+            const T d_xz = d * (values.data()[e] - nk) * zk * (T(1) - zk);
+            const T d_xr = d_xn * h_n.data()[e] * rk * (T(1) - rk);
+            gp[k] = d_xr;
+            gp[f + k] = d_xz;
+            gp[2 * f + k] = d_xn;
+            ip[k] = d_xr;
+            ip[f + k] = d_xz;
+            ip[2 * f + k] = d_xn * rk;
+            dv[k] = d * zk;
+          }
+          T* dbp = db.data();
+          T* dcp = dc.data();
+          for (int64_t c = 0; c < 3 * f; ++c) {
+            dbp[c] += gp[c];
+            dcp[c] += ip[c];
+          }
+        }
         du.noalias() += values.transpose() * inputs;
-        db += gates.colwise().sum().array();
-        dc += inputs.colwise().sum().array();
-        // Through the gate and through I.U.
-        d_values.array() = d_row.array() * z.array();
-        d_values.noalias() += inputs * u.transpose();
+        d_values.noalias() += inputs * u.transpose();  // through I.U
         if (i > 0) {
           // The previous row (the first row's is zeros: no gradient).
           const T* previous = outputs + g.Offset(g.Step(i - 1), first);
@@ -414,9 +441,7 @@ class CorrectionSweepGradOp : public OpKernel {
         }
       }
     };
-    int64_t parts;
-    ForEachPart(context, g.batch, g.steps * g.length * 30 * f * f, &parts,
-                sweep_part);
+    ForEachPart(context, g.batch, g.steps * g.length * 30 * f * f, sweep_part);
     for (int64_t part = 0; part < parts; ++part) {
       d_w += part_d_w[part];
       d_u += part_d_u[part];
