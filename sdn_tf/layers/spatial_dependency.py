@@ -117,7 +117,7 @@ def _validate_native_kernel(native_kernel):
             "Received an invalid value for argument `native_kernel`, expected "
             f"True, False or 'auto', got {native_kernel!r}."
         )
-    return native_kernel
+    return native_kernel if isinstance(native_kernel, str) else bool(native_kernel)
 
 
 def _projected_size(size, kernel, stride, padding, transpose):

@@ -10,6 +10,7 @@ spatial dependency layers take them where they apply (their
                  every layer, and an error where it cannot run (no compiler,
                  a failed build, XLA); "0" (or "false") forces the TensorFlow
                  graph path; "auto" or unset leaves each layer's argument.
+                 Under Keras' JAX backend it has no effect.
   SDN_TF_CXX     the C++ compiler to build with (default: c++, else g++).
   disabled()     a context in which every sweep traced takes the graph
                  path: what an exported SavedModel must hold (train/export.py
