@@ -265,6 +265,9 @@ class CorrectionSweepOp : public OpKernel {
           previous = out[0] + at;
           continue;
         }
+        // Two GEMMs: one of [nb | I] with W and U side by side in a
+        // [4F, 4F] matrix (zeros where n's parts must stay apart) measured
+        // 0.9x as fast at F = 32.
         own_map.noalias() = values_matrix * u;
         if (previous == nullptr) {
           x_map.setZero();  // the first row's neighbours are zeros
