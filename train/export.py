@@ -20,6 +20,7 @@ import tempfile
 import tensorflow as tf
 from absl import app, flags, logging
 
+from sdn_tf import native
 from train import runs
 
 FLAGS = flags.FLAGS
@@ -35,7 +36,9 @@ def export(model, export_dir):
     through it against 18-22 s this way.) The module tracks every variable of
     the model, so each endpoint's captures are saved.
     """
-    with callbacks_lib.ema_weights(model):
+    # The graph path of every sweep, not the native kernel's op: the
+    # SavedModel must run wherever TensorFlow does, without sdn_tf.
+    with callbacks_lib.ema_weights(model), native.disabled():
         module = tf.Module()
         endpoints = {}
         for name, (function, signature) in model.serving_endpoints().items():
