@@ -53,6 +53,12 @@ flags.DEFINE_list("seeds", ["0"], "Seeds.")
 flags.DEFINE_list("models", ["sdn", "iaf"], "sdn (SDN-VAE), iaf (IAF-VAE+).")
 flags.DEFINE_integer("eval_images", 256, "Test patches of each record.")
 flags.DEFINE_string("output_json", None, "Where to write the records.")
+flags.DEFINE_float(
+    "update_gate_bias",
+    0.0,
+    "Added to every sweep's update-gate (z) input bias after initialization: "
+    "z = sigmoid(b) starts above 1/2, so a sweep starts close to keeping I.",
+)
 
 
 def weight_group(path):
@@ -91,6 +97,17 @@ def border_steps(images):
     return {k: float(v / max(interior, 1e-12)) for k, v in steps.items()}
 
 
+def shift_update_gates(model, shift):
+    """Adds `shift` to the z block of every sweep's input bias (gate order
+    r, z, n: see sdn_tf.layers.SpatialDependency)."""
+    for layer in model.sdn_layers:
+        for sweep in layer.spatial.corrections:
+            f = sweep.num_features
+            bias = sweep.input_bias.numpy()
+            bias[f : 2 * f] += shift
+            sweep.input_bias.assign(bias)
+
+
 def parsed(value):
     try:
         return eval(value, {})  # a bench's own flag: literals and tuples
@@ -117,6 +134,8 @@ def run_one(use_sdn, seed):
     keras.utils.set_random_seed(seed)
     model = config_lib.build_model(config)
     model.compile(optimizer=config.optimizer.make())
+    if use_sdn and FLAGS.update_gate_bias:
+        shift_update_gates(model, FLAGS.update_gate_bias)
     shares = record_cnn_shares(model) if use_sdn else {}
     variables = model.trainable_variables
     groups = [weight_group(v.path) for v in variables]
