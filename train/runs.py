@@ -84,12 +84,9 @@ def read(output_dir):
             f"{path} has format {record['format']!r}; this version of sdn_tf "
             f"reads format {FORMAT} (and the unformatted files before it)."
         )
-    missing = [key for key in ("command", "config", "identity") if key not in record]
-    if missing or record["command"] not in COMMANDS:
-        raise ValueError(
-            f"{path} lacks {missing} or names no known command (got "
-            f"{record.get('command')!r}, expected one of {tuple(COMMANDS)})."
-        )
+    missing = [key for key in ("command", "identity") if key not in record]
+    if missing:
+        raise ValueError(f"{path} lacks {missing}: it was edited or cut short.")
     return record
 
 
@@ -203,11 +200,17 @@ def load(output_dir):
     from the config for runs recorded before it held them).
     """
     record = read(output_dir)
+    path = os.path.join(output_dir, RUN_CONFIG)
+    if record["command"] not in COMMANDS or "config" not in record:
+        raise ValueError(
+            f"{path} is not a run of {tuple(COMMANDS)} with a config (command "
+            f"{record['command']!r}, keys {sorted(record)})."
+        )
     config = typed_config(record)
     if "model" in record:
         model = keras.saving.deserialize_keras_object(record["model"])
         optimizer = keras.optimizers.deserialize(record["optimizer"])
-        check_consistent(record, config, model, os.path.join(output_dir, RUN_CONFIG))
+        check_consistent(record, config, model, path)
     else:
         model = config_lib.build_model(config)
         optimizer = config.optimizer.make()

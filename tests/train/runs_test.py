@@ -117,7 +117,7 @@ def test_a_directory_that_is_no_run_is_refused(tmp_path):
         ('{"format": 2, "comm', r"run_config.json is not valid JSON"),
         ("[1, 2]", r"run_config.json holds a JSON list, expected an object"),
         ('{"format": 99}', r"run_config.json has format 99; this version"),
-        ('{"format": 2, "command": "density"}', r"lacks \['config', 'identity'\]"),
+        ('{"format": 2, "command": "density"}', r"lacks \['identity'\]"),
     ],
 )
 def test_a_broken_run_config_is_named_with_what_is_wrong(tmp_path, text, message):
