@@ -35,6 +35,9 @@ setuptools.setup(
     packages=setuptools.find_packages(
         include=["sdn_tf", "sdn_tf.*", "models", "models.*", "train", "train.*"]
     ),
+    # The native sweep kernel's C++ source, compiled on the user's machine at
+    # first use (sdn_tf/native/library.py).
+    package_data={"sdn_tf.native": ["*.cc"]},
     python_requires=">=3.10,<3.13",
     install_requires=INSTALL_REQUIRES,
     extras_require={

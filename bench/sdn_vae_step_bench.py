@@ -6,9 +6,12 @@ otherwise), compiles both as `train.density` does, and trains them in
 turn with `fit` on one batch (data loading is out of it). A short and a
 long fit call per round separate the cost of a step from what a fit call
 costs once; the ratio of the per-step medians is what SDN costs per step on
-this machine. A third model, the SDN-VAE with every sweep skipped (its
-ResSDN layers keep their projections, gates and residuals), shows what
-the rest of the SDN layers cost: the floor of that ratio for any sweep.
+this machine. The SDN-VAE is timed twice, with its sweeps on the native
+kernel where it applies (the layers' default, native_kernel="auto") and on
+the TensorFlow graph path (--graph_path). A further model, the SDN-VAE
+with every sweep skipped (its ResSDN layers keep their projections, gates
+and residuals), shows what the rest of the SDN layers cost: the floor of
+that ratio for any sweep.
 
     python bench/sdn_vae_step_bench.py                      # photo_patches
     python bench/sdn_vae_step_bench.py --config=tiny --repeats=3
@@ -29,6 +32,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import sdn_tf  # noqa: E402
+from sdn_tf import native  # noqa: E402
 from sdn_tf.layers import correction  # noqa: E402
 from train import config as config_lib  # noqa: E402
 from train import runs  # noqa: E402
@@ -41,6 +45,11 @@ flags.DEFINE_integer("short", 2, "Steps of the short fit call of a round.")
 flags.DEFINE_integer("long", 12, "Steps of the long fit call of a round.")
 flags.DEFINE_bool(
     "skipped_sweeps", True, "Also time the SDN-VAE with its sweeps skipped."
+)
+flags.DEFINE_bool(
+    "graph_path",
+    True,
+    "Also time the SDN-VAE with its sweeps on the graph path, not the native kernel.",
 )
 
 
@@ -59,12 +68,23 @@ def _sweeps_skipped():
 
     correction.correction_sweep = skipped
     try:
-        yield
+        with native.disabled():  # the graph path's function, patched
+            yield
     finally:
         correction.correction_sweep = sweep
 
 
-def _fit_fn(config, use_sdn, images, skip_sweeps=False):
+def _sweeps(setting):
+    """The context to trace the sweeps in: "auto" (the layers' choice),
+    "graph" (the graph path) or "skipped"."""
+    if setting == "skipped":
+        return _sweeps_skipped()
+    if setting == "graph":
+        return native.disabled()
+    return contextlib.nullcontext()
+
+
+def _fit_fn(config, use_sdn, images, sweeps="auto"):
     """The model, and a function that trains it n steps with one `fit` call."""
     model = config_lib.build_model(config, use_sdn=use_sdn)
     model.compile(optimizer=config.optimizer.make())
@@ -77,7 +97,7 @@ def _fit_fn(config, use_sdn, images, skip_sweeps=False):
     def train(steps):
         # The train function is traced in the first call; patched every
         # call all the same, so the order of the models does not matter.
-        with _sweeps_skipped() if skip_sweeps else contextlib.nullcontext():
+        with _sweeps(sweeps):
             model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
 
     return model, train
@@ -126,11 +146,14 @@ def main(argv):
         tf.float32,
     )
     fns, params = {}, {}
-    models = [("SDN-VAE", True, False), ("IAF-VAE+", False, False)]
+    models = [("SDN-VAE", True, "auto")]
+    if FLAGS.graph_path:
+        models.append(("SDN-VAE, graph path", True, "graph"))
     if FLAGS.skipped_sweeps:
-        models.insert(1, ("SDN-VAE, sweeps skipped", True, True))
-    for name, use_sdn, skip_sweeps in models:
-        model, fns[name] = _fit_fn(config, use_sdn, images, skip_sweeps)
+        models.append(("SDN-VAE, sweeps skipped", True, "skipped"))
+    models.append(("IAF-VAE+", False, "auto"))
+    for name, use_sdn, sweeps in models:
+        model, fns[name] = _fit_fn(config, use_sdn, images, sweeps)
         params[name] = model.count_params()
     medians = _step_and_call_seconds(fns, FLAGS.repeats, FLAGS.short, FLAGS.long)
     print(

@@ -8,12 +8,16 @@ measured in the same run. Also, from the same run:
 * the machine's matmul rate on the sweep's own matmul shape
   ([B*W, 3F] x [3F, 3F], distinct operands, in the policy's compute dtype)
   and the 2-direction forward's achieved GFLOP/s as a fraction of it;
+* the SDN layers on the native sweep kernel and on the TensorFlow graph
+  path side by side (--native_kernel=both, the default: "2dir-SDN" is the
+  kernel, "2dir-SDN-graph" the graph path);
 * with PyTorch installed (float32 only), the authors' algorithm
   (bench/authors_layer.py: a GRUCell(3F, F) in a Python loop over rows) and
   torch's own Conv2d 3x3, interleaved with ours.
 
     python bench/spatial_dependency_bench.py                # the table
     python bench/spatial_dependency_bench.py --scales=32 --precision=mixed_bfloat16
+    python bench/spatial_dependency_bench.py --scales=32 --channels=32
 """
 
 import os
@@ -48,6 +52,13 @@ flags.DEFINE_enum(
     ["float32", "mixed_bfloat16", "mixed_float16"],
     "Keras dtype policy for every layer.",
 )
+flags.DEFINE_enum(
+    "native_kernel",
+    "both",
+    ["both", "auto", "true", "false"],
+    "native_kernel of the SpatialDependency layers; both: the kernel (True) and "
+    "the graph path (False, names ending in -graph) side by side.",
+)
 flags.DEFINE_boolean("backward", True, "Also time forward+backward.")
 flags.DEFINE_enum(
     "authors",
@@ -58,17 +69,35 @@ flags.DEFINE_enum(
 )
 
 SDN_DIRECTIONS = {"1dir-SDN": ("down",), "2dir-SDN": ("down", "right")}
+GRAPH_SUFFIX = "-graph"
 
 
-def timed_layers(channels, jit_compile):
+def sdn_variants(native_kernel="auto"):
+    """{suffix of the SDN layers' names: their native_kernel} for the flag."""
+    if native_kernel == "both":
+        return {"": True, GRAPH_SUFFIX: False}
+    return {"": {"auto": "auto", "true": True, "false": False}[native_kernel]}
+
+
+def sdn_names(variants):
+    return [name + suffix for name in SDN_DIRECTIONS for suffix in variants]
+
+
+def timed_layers(channels, jit_compile, variants=None):
+    variants = variants or sdn_variants()
     layers = {
         "3x3CNN": keras.layers.Conv2D(channels, 3, padding="same"),
         "5x5CNN": keras.layers.Conv2D(channels, 5, padding="same"),
     }
     for name, directions in SDN_DIRECTIONS.items():
-        layers[name] = SpatialDependency(
-            channels, channels, directions=directions, jit_compile=jit_compile
-        )
+        for suffix, native_kernel in variants.items():
+            layers[name + suffix] = SpatialDependency(
+                channels,
+                channels,
+                directions=directions,
+                jit_compile=jit_compile,
+                native_kernel=native_kernel,
+            )
     return layers
 
 
@@ -184,7 +213,7 @@ def _authors_fns(scale, batch, channels, backward):
     return fns
 
 
-def measure(scales, batch, channels, repeats, jit_compile, backward, authors):
+def measure(scales, batch, channels, repeats, jit_compile, backward, authors, variants):
     """{(pass, scale, name): (median ms, interquartile range ms)}.
 
     Also ("matmul", scale, dtype) entries: the time of one sweep's worth
@@ -200,7 +229,7 @@ def measure(scales, batch, channels, repeats, jit_compile, backward, authors):
         x = tf.constant(
             rng.standard_normal((batch, scale, scale, channels)), dtype=compute_dtype
         )
-        layers = timed_layers(channels, jit_compile)
+        layers = timed_layers(channels, jit_compile, variants)
         for layer in layers.values():
             layer.build(x.shape)
         for pass_name, make_fn in passes.items():
@@ -222,8 +251,8 @@ def measure(scales, batch, channels, repeats, jit_compile, backward, authors):
     return results
 
 
-def format_table(results, scales, passes):
-    names = ["3x3CNN", "5x5CNN", "1dir-SDN", "2dir-SDN"]
+def format_table(results, scales, passes, variants=None):
+    names = ["3x3CNN", "5x5CNN", *sdn_names(variants or sdn_variants())]
     lines = []
     for pass_name in passes:
         lines.append(
@@ -242,44 +271,49 @@ def format_table(results, scales, passes):
     return "\n".join(lines)
 
 
-def format_matmul_rate(results, scales, batch, channels):
+def format_matmul_rate(results, scales, batch, channels, variants):
     lines = [
         "\n2-direction forward against the matmul rate on the sweep's shape "
         f"[B*W, 3F] x [3F, 3F] (B={batch}, F={channels}), same run:",
-        "| scale | matmul GFLOP/s | 2dir-SDN forward GFLOP/s | fraction |",
-        "|---|---|---|---|",
+        "| scale | layer | matmul GFLOP/s | forward GFLOP/s | fraction |",
+        "|---|---|---|---|---|",
     ]
     for scale in scales:
         matmul_ms = results[("forward", scale, "matmul")][0]
         matmul_rate = 2 * batch * scale * 9 * channels**2 * scale / matmul_ms / 1e6
-        sdn_ms = results[("forward", scale, "2dir-SDN")][0]
-        sdn_rate = sdn_forward_flops(batch, scale, channels, 2) / sdn_ms / 1e6
-        lines.append(
-            f"| {scale} | {matmul_rate:.0f} | {sdn_rate:.0f} | "
-            f"{sdn_rate / matmul_rate:.0%} |"
-        )
+        for suffix in variants:
+            name = "2dir-SDN" + suffix
+            sdn_ms = results[("forward", scale, name)][0]
+            sdn_rate = sdn_forward_flops(batch, scale, channels, 2) / sdn_ms / 1e6
+            lines.append(
+                f"| {scale} | {name} | {matmul_rate:.0f} | {sdn_rate:.0f} | "
+                f"{sdn_rate / matmul_rate:.0%} |"
+            )
     return "\n".join(lines)
 
 
-def format_authors(results, scales, passes):
+def format_authors(results, scales, passes, variants):
     lines = [
         "\nAgainst the authors' algorithm (PyTorch, same run, interleaved): "
         "median ms (ratio to that framework's Conv 3x3)"
     ]
     lines.append(
-        "| pass | scale | authors' 2dir-SDN | ours 2dir-SDN | ours faster by |"
+        "| pass | scale | authors' 2dir-SDN | ours | ours 2dir-SDN | ours faster by |"
     )
-    lines.append("|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|")
     for pass_name in passes:
         for scale in scales:
             theirs = results[(pass_name, scale, "authors-2dir-SDN")][0]
             their_conv = results[(pass_name, scale, "torch-3x3CNN")][0]
-            ours = results[(pass_name, scale, "2dir-SDN")][0]
             our_conv = results[(pass_name, scale, "3x3CNN")][0]
-            lines.append(
-                f"| {pass_name} | {scale} | {theirs:.1f} ({theirs / their_conv:.2f}x) "
-                f"| {ours:.1f} ({ours / our_conv:.2f}x) | {theirs / ours:.2f}x |"
-            )
+            for suffix in variants:
+                name = "2dir-SDN" + suffix
+                ours = results[(pass_name, scale, name)][0]
+                lines.append(
+                    f"| {pass_name} | {scale} "
+                    f"| {theirs:.1f} ({theirs / their_conv:.2f}x) | {name} "
+                    f"| {ours:.1f} ({ours / our_conv:.2f}x) | {theirs / ours:.2f}x |"
+                )
     return "\n".join(lines)
 
 
@@ -318,8 +352,10 @@ def main(argv):
     authors = _authors_available(FLAGS.authors, FLAGS.precision)
     print(
         f"batch={FLAGS.batch} C=F={FLAGS.channels} precision={FLAGS.precision} "
-        f"sweep jit_compile={FLAGS.jit_compile} repeats={FLAGS.repeats}"
+        f"sweep jit_compile={FLAGS.jit_compile} "
+        f"native_kernel={FLAGS.native_kernel} repeats={FLAGS.repeats}"
     )
+    variants = sdn_variants(FLAGS.native_kernel)
     results = measure(
         scales,
         FLAGS.batch,
@@ -328,12 +364,13 @@ def main(argv):
         jit,
         FLAGS.backward,
         authors,
+        variants,
     )
     passes = ["forward"] + (["forward+backward"] if FLAGS.backward else [])
-    print(format_table(results, scales, passes))
-    print(format_matmul_rate(results, scales, FLAGS.batch, FLAGS.channels))
+    print(format_table(results, scales, passes, variants))
+    print(format_matmul_rate(results, scales, FLAGS.batch, FLAGS.channels, variants))
     if authors:
-        print(format_authors(results, scales, passes))
+        print(format_authors(results, scales, passes, variants))
 
 
 if __name__ == "__main__":

@@ -204,7 +204,7 @@ def finish(model, config, summary, filename, console):
     output_dir = config.run.output_dir
     summary = dict(summary, evaluation_settings=evaluation_settings(config))
     exported = summary.get("saved_model")
-    if config.run.export and not (exported and os.path.isdir(exported)):
+    if config.run.export and not (exported and export_lib.is_complete(exported)):
         export_dir = os.path.join(output_dir, "saved_model")
         console.say(f"Exporting a SavedModel to {export_dir}...")
         summary["saved_model"] = export_lib.export(model, export_dir)

@@ -153,6 +153,8 @@ class Run:
         "auto", "Progress bar: 'auto', 0 (none), 1 (redrawn) or 2 (lines).", True
     )
 
+    VERBOSE = ("auto", 0, 1, 2)
+
     def validate(self):
         """Raises ValueError for a bad setting, before any work."""
         for name in (
@@ -167,6 +169,13 @@ class Run:
             arguments.positive_integer(getattr(self, name), name)
         arguments.non_negative_integer(self.image_every, "image_every")
         arguments.non_negative_integer(self.seed, "seed")
+        arguments.check(
+            self.verbose == "auto"
+            or (arguments.is_integer(self.verbose) and self.verbose in (0, 1, 2)),
+            "verbose",
+            f"one of {self.VERBOSE}",
+            self.verbose,
+        )
         # strategy and precision: checked by runtime, which builds them.
 
 

@@ -14,10 +14,13 @@ keeps them. The SavedModel needs TensorFlow only, not sdn_tf.
 from train import callbacks as callbacks_lib  # isort: split
 
 import os
+import shutil
+import tempfile
 
 import tensorflow as tf
 from absl import app, flags, logging
 
+from sdn_tf import native
 from train import runs
 
 FLAGS = flags.FLAGS
@@ -33,7 +36,9 @@ def export(model, export_dir):
     through it against 18-22 s this way.) The module tracks every variable of
     the model, so each endpoint's captures are saved.
     """
-    with callbacks_lib.ema_weights(model):
+    # The graph path of every sweep, not the native kernel's op: the
+    # SavedModel must run wherever TensorFlow does, without sdn_tf.
+    with callbacks_lib.ema_weights(model), native.disabled():
         module = tf.Module()
         endpoints = {}
         for name, (function, signature) in model.serving_endpoints().items():
@@ -45,9 +50,38 @@ def export(model, export_dir):
         # TF-Serving needs a default signature: the first endpoint.
         default = endpoints[next(iter(endpoints))]
         signatures = dict(endpoints, serving_default=default)
-        tf.saved_model.save(module, export_dir, signatures=signatures)
+        # Written beside export_dir and moved into place: an interrupted
+        # export leaves no half SavedModel under the final name.
+        parent = os.path.dirname(os.path.abspath(export_dir))
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".saved_model_", dir=parent)
+        try:
+            tf.saved_model.save(module, staging, signatures=signatures)
+            _move_into_place(staging, export_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     logging.info("Exported a SavedModel to %s.", export_dir)
     return export_dir
+
+
+def _move_into_place(staging, export_dir):
+    """Renames `staging` to `export_dir`, replacing what was there."""
+    if os.path.lexists(export_dir):
+        old = tempfile.mkdtemp(prefix=".old_saved_model_", dir=os.path.dirname(staging))
+        os.replace(export_dir, os.path.join(old, "saved_model"))
+        os.replace(staging, export_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, export_dir)
+
+
+def is_complete(export_dir):
+    """Whether `export_dir` holds a whole SavedModel (its graph and its
+    variables' index), as `export` leaves one."""
+    return os.path.isfile(os.path.join(export_dir, "saved_model.pb")) and (
+        os.path.isfile(os.path.join(export_dir, "variables", "variables.index"))
+    )
 
 
 def main(argv):

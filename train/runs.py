@@ -64,11 +64,57 @@ def read(output_dir):
             "Received an invalid value for argument `output_dir`: no "
             f"{RUN_CONFIG} in {output_dir}; it is not a training run's directory."
         )
-    with open(path, encoding="utf-8") as f:
-        record = json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error}): it was cut short or edited. "
+            "Restore it from a copy, or train a new run in another directory."
+        ) from None
+    if not isinstance(record, dict):
+        raise ValueError(
+            f"{path} holds a JSON {type(record).__name__}, expected an object "
+            "(the run's format, command, config and identity)."
+        )
     if "format" not in record:
-        record = upgrade(record, output_dir)
+        return upgrade(record, output_dir)
+    if record["format"] != FORMAT:
+        raise ValueError(
+            f"{path} has format {record['format']!r}; this version of sdn_tf "
+            f"reads format {FORMAT} (and the unformatted files before it)."
+        )
+    missing = [key for key in ("command", "identity") if key not in record]
+    if missing:
+        raise ValueError(f"{path} lacks {missing}: it was edited or cut short.")
     return record
+
+
+def check_consistent(record, config, model, path):
+    """Raises ValueError when run_config.json's parts disagree: the identity
+    with the config it records, or the serialized model with the config's
+    model section (a hand-edited file would otherwise load silently)."""
+    identity = _json(config_lib.identity(config))
+    if identity != _json(record["identity"]):
+        changed = sorted(
+            k
+            for k in set(identity) | set(record["identity"])
+            if identity.get(k) != record["identity"].get(k)
+        )
+        raise ValueError(
+            f"{path}: its identity and its config disagree on {changed}; the "
+            "file was edited. Restore it, or train a new run."
+        )
+    saved = model.get_config()
+    for name, value in config_lib.model_kwargs(config.model).items():
+        if name not in saved or isinstance(saved[name], dict):
+            continue  # initializers and the like are serialized objects
+        if _json(value) != _json(saved[name]):
+            raise ValueError(
+                f"{path}: its model has {name}={saved[name]!r} but its config "
+                f"says {value!r}; the file was edited. Restore it, or train a "
+                "new run."
+            )
 
 
 def typed_config(record):
@@ -154,10 +200,17 @@ def load(output_dir):
     from the config for runs recorded before it held them).
     """
     record = read(output_dir)
+    path = os.path.join(output_dir, RUN_CONFIG)
+    if record["command"] not in COMMANDS or "config" not in record:
+        raise ValueError(
+            f"{path} is not a run of {tuple(COMMANDS)} with a config (command "
+            f"{record['command']!r}, keys {sorted(record)})."
+        )
     config = typed_config(record)
     if "model" in record:
         model = keras.saving.deserialize_keras_object(record["model"])
         optimizer = keras.optimizers.deserialize(record["optimizer"])
+        check_consistent(record, config, model, path)
     else:
         model = config_lib.build_model(config)
         optimizer = config.optimizer.make()

@@ -184,7 +184,11 @@ class DiscretizedLogisticMixture(_ImagesOnTheGrid, tfd.Distribution):
           num_components: M, a positive int.
           num_channels: C, a positive int (3 for RGB, 1 for grayscale).
           num_bits: bits per channel of the data, 1 to 16.
-          validate_args: check that values passed to log_prob lie in [-1, 1].
+          validate_args: check that values passed to log_prob lie in [-1, 1]
+            (an InvalidArgumentError otherwise). Off by default, as in every
+            TFP distribution: then a value outside [-1, 1] is scored by the
+            edge bin's formula (a finite number that means nothing), so
+            check data first; the models do (`models.vae.checked_images`).
           allow_nan_stats: as in every tfd.Distribution.
           name: name scope.
 

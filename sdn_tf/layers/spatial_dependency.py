@@ -23,6 +23,7 @@ from keras import ops
 
 from sdn_tf import arguments
 from sdn_tf.layers import correction as correction_lib
+from sdn_tf.layers import correction_native
 from sdn_tf.layers.weight_norm import convolution
 
 # The Keras backends with a sweep implementation (see _sweep_for_backend).
@@ -110,6 +111,15 @@ def _validate_image_shape(shape, name):
     return shape
 
 
+def _validate_native_kernel(native_kernel):
+    if native_kernel not in ("auto", True, False):
+        raise ValueError(
+            "Received an invalid value for argument `native_kernel`, expected "
+            f"True, False or 'auto', got {native_kernel!r}."
+        )
+    return native_kernel if isinstance(native_kernel, str) else bool(native_kernel)
+
+
 def _projected_size(size, kernel, stride, padding, transpose):
     """Output length of Conv2D/Conv2DTranspose along one axis (None stays)."""
     if size is None:
@@ -183,9 +193,15 @@ def _with_forward_chains(sweep):
     return sweep_in_chains
 
 
-def _tensorflow_sweep(jit_compile):
-    """The TensorFlow sweep function for `jit_compile` where the call runs."""
-    if _use_xla(jit_compile):
+def _tensorflow_sweep(jit_compile, native_kernel, state_dtype):
+    """The TensorFlow sweep function for `jit_compile` and `native_kernel`
+    where the call runs (see `correction_native.use_kernel`)."""
+    xla = _use_xla(jit_compile)
+    compiled = xla or correction_native.in_xla_context()
+    if correction_native.use_kernel(native_kernel, state_dtype, compiled):
+        # One op per sweep: eagerly it needs no tf.function around it.
+        return correction_native.correction_sweep
+    if xla:
         return _sweep_xla
     if tf.executing_eagerly():
         # One graph instead of op-by-op execution.
@@ -196,21 +212,29 @@ def _tensorflow_sweep(jit_compile):
     return _with_forward_chains(correction_lib.correction_sweep)
 
 
-def _sweep_for_backend(jit_compile):
+def _sweep_for_backend(jit_compile, native_kernel, state_dtype):
     """The sweep function of Keras' backend; all take the same arguments.
 
-    TensorFlow: `correction.correction_sweep`, compiled as `jit_compile`
-    asks. JAX: `correction_jax.correction_sweep`, always compiled by
-    jax.jit (JAX has no uncompiled graph to choose instead).
+    TensorFlow: the native kernel (`correction_native.correction_sweep`)
+    where `native_kernel` takes it, else `correction.correction_sweep`,
+    compiled as `jit_compile` asks. JAX: `correction_jax.correction_sweep`,
+    always compiled by jax.jit (JAX has no uncompiled graph to choose
+    instead); `native_kernel=True` raises there.
     """
     backend = keras.backend.backend()
     if backend == "jax":
+        if native_kernel is True:
+            raise ValueError(
+                "Received an invalid value for argument `native_kernel`: the "
+                "native sweep kernel is a TensorFlow op, but Keras runs on "
+                "'jax'. Use native_kernel='auto' or False."
+            )
         # Imported here so that TensorFlow-only installs never import JAX.
         from sdn_tf.layers import correction_jax
 
         return correction_jax.correction_sweep
     if backend == "tensorflow":
-        return _tensorflow_sweep(jit_compile)
+        return _tensorflow_sweep(jit_compile, native_kernel, state_dtype)
     raise _unsupported_backend(backend)
 
 
@@ -279,14 +303,15 @@ class _CorrectionSweep(keras.layers.Layer):
             name="recurrent_bias", shape=(3 * f,), initializer=self.bias_initializer
         )
 
-    def correct(self, features, matmul_dtype, jit_compile):
+    def correct(self, features, matmul_dtype, jit_compile, native_kernel="auto"):
         """One sweep over sweep-major features [steps, batch, length, F].
 
         `features` carry the state dtype (float32, or float64 under a float64
-        policy); the matmuls run in `matmul_dtype`.
+        policy); the matmuls run in `matmul_dtype` (in float32 on the native
+        kernel).
         """
         state_dtype = features.dtype
-        sweep = _sweep_for_backend(jit_compile)
+        sweep = _sweep_for_backend(jit_compile, native_kernel, state_dtype)
         return sweep(
             features,
             # Tensors, not variables: an XLA sweep then also works under
@@ -349,11 +374,13 @@ class SpatialDependency(keras.layers.Layer):
     matmuls of every sweep take float16/bfloat16 operands, while the gates,
     the carried row and the per-row state between sweeps stay in float32
     (a long sweep would otherwise accumulate rounding in the half-precision
-    state). The output has the compute dtype of the policy.
+    state). The output has the compute dtype of the policy. The native
+    kernel (`native_kernel`) computes its sweeps' matmuls in float32 too.
 
     Backends: the layer runs under Keras' TensorFlow and JAX backends, with
     the same weights, config and `.keras` files; each has its own sweep
-    (`correction.py`, `correction_jax.py`) and the rest is `keras.ops`.
+    (`correction.py`, `correction_jax.py`; on TensorFlow CPUs the native
+    kernel, `correction_native.py`) and the rest is `keras.ops`.
 
     Args:
       filters: positive int, output channels.
@@ -388,6 +415,17 @@ class SpatialDependency(keras.layers.Layer):
         width runs over the whole width (theirs takes its length from the
         height, lines 40, 57, 74 and 91: square inputs only). Defaults to
         True.
+      native_kernel: True, False or "auto": run each sweep as the native CPU
+        kernel (one op per sweep and one per backward sweep, compiled for
+        this machine at first use and cached; `sdn_tf.layers.
+        correction_native`), like Keras' `use_cudnn`. "auto" takes it on CPU
+        with the TensorFlow backend outside XLA, and the graph path on GPUs,
+        under XLA and where it cannot be built (with one warning that says
+        why). True requires it (a RuntimeError where it cannot run), False
+        never takes it; the environment variable SDN_TF_NATIVE=1/0 overrides
+        the argument (see `sdn_tf.native`). Exported SavedModels always hold
+        the graph path. The kernel computes in float32 under mixed-precision
+        policies. Defaults to "auto".
       **kwargs: base Layer arguments (name, dtype, trainable, ...).
 
     Input shape:
@@ -431,6 +469,7 @@ class SpatialDependency(keras.layers.Layer):
         bias_initializer="zeros",
         jit_compile="auto",
         correct_first_row=True,
+        native_kernel="auto",
         **kwargs,
     ):
         _check_backend()
@@ -461,6 +500,7 @@ class SpatialDependency(keras.layers.Layer):
         self.correct_first_row = arguments.boolean(
             correct_first_row, "correct_first_row"
         )
+        self.native_kernel = _validate_native_kernel(native_kernel)
 
     def build(self, input_shape):
         input_shape = _validate_image_shape(input_shape, "inputs")
@@ -532,7 +572,7 @@ class SpatialDependency(keras.layers.Layer):
         for correction in self.corrections:
             features = _relayout(features, layout, correction.axis)
             features = correction.correct(
-                features, self.compute_dtype, self.jit_compile
+                features, self.compute_dtype, self.jit_compile, self.native_kernel
             )
             layout = correction.axis
         features = _relayout(features, layout, None)  # [B, H, W, F]
@@ -574,6 +614,7 @@ class SpatialDependency(keras.layers.Layer):
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
             jit_compile=self.jit_compile,
             correct_first_row=self.correct_first_row,
+            native_kernel=self.native_kernel,
         )
         return config
 
@@ -596,7 +637,8 @@ class ResSpatialDependency(keras.layers.Layer):
     Args:
       filters, num_features, directions, kernel_size, strides, padding,
       transpose, weight_norm, kernel_initializer, recurrent_initializer,
-      bias_initializer, jit_compile, correct_first_row: as `SpatialDependency`
+      bias_initializer, jit_compile, correct_first_row, native_kernel: as
+        `SpatialDependency`
         (weight_norm also applies to the convolutional branch).
       activation: activation applied to the gated output. Defaults to None.
       **kwargs: base Layer arguments.
@@ -633,6 +675,7 @@ class ResSpatialDependency(keras.layers.Layer):
         bias_initializer="zeros",
         jit_compile="auto",
         correct_first_row=True,
+        native_kernel="auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -651,6 +694,7 @@ class ResSpatialDependency(keras.layers.Layer):
             bias_initializer=bias_initializer,
             jit_compile=jit_compile,
             correct_first_row=correct_first_row,
+            native_kernel=native_kernel,
         )
         self.spatial = SpatialDependency(
             2 * self.filters,

@@ -107,6 +107,13 @@ def test_flags_override_a_preset_by_path_or_by_short_name():
     assert _parse(density, []) == density.photo_patches()
 
 
+@pytest.mark.parametrize("verbose", ["loud", 3, -1, True, 1.5])
+def test_a_bad_verbose_setting_is_refused(verbose):
+    config = config_lib.with_settings(density.tiny(), {"run.verbose": verbose})
+    with pytest.raises(ValueError, match=r"argument `verbose`, expected one of"):
+        config.validate()
+
+
 def test_an_optional_text_setting_reads_none_as_none():
     config = _parse(density, ["--config.data.data_dir=None", "--output_dir=None"])
     assert config.data.data_dir is None and config.run.output_dir is None

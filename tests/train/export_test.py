@@ -75,3 +75,26 @@ def test_saved_model_runs_without_the_project_and_uses_the_ema_weights(tmp_path)
     np.testing.assert_allclose(
         outputs["bits_per_dim"], expected["bits_per_dim"], rtol=0.05
     )
+
+
+def test_an_export_replaces_a_broken_one_and_a_failed_one_keeps_the_last(
+    tmp_path, monkeypatch
+):
+    model = _trained_model_with_ema()
+    export_dir = tmp_path / "saved_model"
+    (export_dir / "variables").mkdir(parents=True)  # an interrupted export
+    assert not export.is_complete(str(export_dir))
+    export.export(model, str(export_dir))
+    assert export.is_complete(str(export_dir))
+    graph = (export_dir / "saved_model.pb").read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export.tf.saved_model, "save", interrupted)
+    try:
+        export.export(model, str(export_dir))
+    except KeyboardInterrupt:
+        pass
+    assert (export_dir / "saved_model.pb").read_bytes() == graph
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["saved_model"]

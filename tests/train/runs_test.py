@@ -110,6 +110,45 @@ def test_a_directory_that_is_no_run_is_refused(tmp_path):
         runs.read(str(tmp_path))
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", r"run_config.json is not valid JSON"),
+        ('{"format": 2, "comm', r"run_config.json is not valid JSON"),
+        ("[1, 2]", r"run_config.json holds a JSON list, expected an object"),
+        ('{"format": 99}', r"run_config.json has format 99; this version"),
+        ('{"format": 2, "command": "density"}', r"lacks \['identity'\]"),
+    ],
+)
+def test_a_broken_run_config_is_named_with_what_is_wrong(tmp_path, text, message):
+    (tmp_path / runs.RUN_CONFIG).write_text(text)
+    with pytest.raises(ValueError, match=message):
+        runs.read(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda r: r["model"]["config"].update(num_bits=5),
+            r"its model has num_bits=5 but its config says 8",
+        ),
+        (
+            lambda r: r["identity"].update({"model.h_size": 99}),
+            r"its identity and its config disagree on \['model.h_size'\]",
+        ),
+    ],
+)
+def test_a_run_config_whose_parts_disagree_is_refused(tmp_path, edit, message):
+    _trained_run(tmp_path)
+    path = tmp_path / runs.RUN_CONFIG
+    record = json.loads(path.read_text())
+    edit(record)
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=message):
+        runs.load(str(tmp_path))
+
+
 def _first_party_imports(module):
     path = os.path.join(ROOT, *module.split(".")) + ".py"
     if not os.path.exists(path):

@@ -552,6 +552,21 @@ def test_validate_args_rejects_values_off_the_range():
         dist.log_prob(np.full((1, 1, 1), 1.5, "float32"))
 
 
+@pytest.mark.parametrize("value", [-50.0, -1.5, 1.5, 3.0])
+def test_by_default_values_off_the_range_are_scored_by_the_edge_bins(value):
+    # params: logit 0, mean 0.2, log-scale -1, coefficient 0 (M = C = 1).
+    params = np.array([[[0.0, 0.2, -1.0, 0.0]]], "float32")
+    dist = Mixture(params, 1, 1, num_bits=8)
+    h, mean, scale = 1 / 255, 0.2, np.exp(-1.0)
+
+    def cdf(t):
+        return 1 / (1 + np.exp(-(t - mean) / scale))
+
+    expected = np.log(cdf(value + h)) if value < 0 else np.log(1 - cdf(value - h))
+    got = float(dist.log_prob(np.full((1, 1, 1), value, "float32")))
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
 def test_uint8_images_score_as_their_grid_values():
     rng = np.random.default_rng(3)
     pixels = rng.integers(0, 256, (2, 2, 2, 3)).astype(np.uint8)
