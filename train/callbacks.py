@@ -242,6 +242,13 @@ class StopOnNonFinite(CountsSteps):
                 self.model.stop_training = True
 
 
+def _stop_at_once(signum):
+    """Ends the process now, for a second stop signal (exit 128 + signum)."""
+    sys.stderr.write("Stopped at once, without saving a checkpoint.\n")
+    sys.stderr.flush()
+    os._exit(128 + int(signum))
+
+
 class StopOnInterrupt(keras.callbacks.Callback):
     """Turns the first Ctrl-C (SIGINT) or SIGTERM (what kill, Docker, Slurm
     and systemd send) during `fit` into a stop after the current step; a
@@ -270,7 +277,7 @@ class StopOnInterrupt(keras.callbacks.Callback):
 
     def _handle(self, signum, frame):
         if self.interrupted:
-            raise KeyboardInterrupt
+            _stop_at_once(signum)
         self.interrupted, self.signal = True, signal.Signals(signum)
         logging.warning(
             "%s: stopping after the current step and saving a checkpoint "
@@ -291,10 +298,7 @@ class StopOnInterrupt(keras.callbacks.Callback):
                 return
             seen += len(data)
             if seen >= 2:
-                code = 128 + data[-1]
-                sys.stderr.write("Stopped at once, without saving a checkpoint.\n")
-                sys.stderr.flush()
-                os._exit(code)
+                _stop_at_once(data[-1])
 
     def on_train_begin(self, logs=None):
         if threading.current_thread() is not threading.main_thread():
