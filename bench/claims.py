@@ -115,8 +115,8 @@ def density_config(quick):
     )
 
 
-def _train(config, steps, seed):
-    """(model trained `steps` steps, seconds per step after tracing)."""
+def _seeded_model_and_data(config, seed):
+    """(the config's model, compiled, from `seed`; its repeated train split)."""
     keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy(config.run.precision)
     model = config_lib.build_model(config)
@@ -125,6 +125,12 @@ def _train(config, steps, seed):
     data = datasets.load_split(
         config, "train", config.run.batch_size, repeat=True, seed=seed
     ).map(vae.images_of)
+    return model, data
+
+
+def _train(config, steps, seed):
+    """(model trained `steps` steps, seconds per step after tracing)."""
+    model, data = _seeded_model_and_data(config, seed)
     warm_up = min(2, steps)
     model.fit(data, steps_per_epoch=warm_up, epochs=1, verbose=0)  # traces
     timed = steps - warm_up
@@ -356,13 +362,7 @@ class _CachedRenders:
 def _train_annealed(config, seed):
     """(model trained config.run.steps steps with beta annealed as the config
     says, seconds per step after tracing)."""
-    keras.utils.set_random_seed(seed)
-    keras.config.set_dtype_policy(config.run.precision)
-    model = config_lib.build_model(config)
-    model.compile(optimizer=config.optimizer.make(), run_eagerly=FLAGS.quick)
-    data = datasets.load_split(
-        config, "train", config.run.batch_size, repeat=True, seed=seed
-    ).map(vae.images_of)
+    model, data = _seeded_model_and_data(config, seed)
     optimizer = config.optimizer
     annealing = BetaAnnealing(
         config.model.beta, optimizer.anneal_steps, optimizer.anneal_schedule

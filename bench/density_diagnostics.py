@@ -25,6 +25,7 @@ and writes them as JSON (--output_json). It answers "where do the two
 models part?" rather than "which is better?": bench/claims.py does that.
 """
 
+import ast
 import json
 import os
 import sys
@@ -109,9 +110,10 @@ def shift_update_gates(model, shift):
 
 
 def parsed(value):
+    """A --set value as a Python literal, else the word itself."""
     try:
-        return eval(value, {})  # a bench's own flag: literals and tuples
-    except Exception:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
         return value
 
 

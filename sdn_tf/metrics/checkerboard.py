@@ -24,21 +24,11 @@ power falls with frequency), a drawn checkerboard far above 1.
 import numpy as np
 
 from sdn_tf import arguments
-
-
-def _checked_images(images, name):
-    images = np.asarray(images, np.float64)
-    arguments.check(
-        images.ndim == 4 and images.shape[1] > 1 and images.shape[2] > 1,
-        name,
-        "images [N, H, W, C] with H, W > 1",
-        images.shape,
-    )
-    return images
+from sdn_tf.metrics import utils
 
 
 def _checked_even(images, name):
-    images = _checked_images(images, name)
+    images = utils.checked_images(images, name)
     arguments.check(
         images.shape[1] % 2 == 0 and images.shape[2] % 2 == 0,
         name,
@@ -57,7 +47,7 @@ def checkerboard_amplitude(images):
     Returns:
       float64 [N, C].
     """
-    images = _checked_images(images, "images")
+    images = utils.checked_images(images, "images")
     height, width = images.shape[1:3]
     signs = (-1.0) ** np.add.outer(np.arange(height), np.arange(width))
     return np.einsum("nhwc,hw->nc", images, signs) / (height * width)
@@ -67,7 +57,7 @@ def power_spectrum(images):
     """P(w) = mean over images and channels of |DFT(x)|^2 / (H W), [H, W]
     with w = 0 at [0, 0] (NumPy's FFT order); each image's mean is taken
     off first, so P(0) = 0."""
-    images = _checked_images(images, "images")
+    images = utils.checked_images(images, "images")
     centred = images - images.mean(axis=(1, 2), keepdims=True)
     spectrum = np.fft.fft2(centred, axes=(1, 2))
     height, width = images.shape[1:3]

@@ -19,19 +19,7 @@ Images are on one scale for all arguments (the project's [-1, 1]).
 import numpy as np
 
 from sdn_tf import arguments
-
-
-def _checked_images(images, name, min_count=1):
-    images = np.asarray(images, np.float64)
-    arguments.check(
-        images.ndim == 4
-        and images.shape[0] >= min_count
-        and min(images.shape[1:3]) > 1,
-        name,
-        f"images [N, H, W, C] with N >= {min_count} and H, W > 1",
-        images.shape,
-    )
-    return images
+from sdn_tf.metrics import utils
 
 
 def local_contrast(images):
@@ -43,7 +31,7 @@ def local_contrast(images):
     Returns:
       float.
     """
-    images = _checked_images(images, "images")
+    images = utils.checked_images(images, "images")
     across = np.abs(np.diff(images, axis=2))
     down = np.abs(np.diff(images, axis=1))
     return float((across.sum() + down.sum()) / (across.size + down.size))
@@ -60,8 +48,8 @@ def reconstruction_distance(reconstructions, inputs):
     Returns:
       (float, float).
     """
-    reconstructions = _checked_images(reconstructions, "reconstructions", 2)
-    inputs = _checked_images(inputs, "inputs", 2)
+    reconstructions = utils.checked_images(reconstructions, "reconstructions", 2)
+    inputs = utils.checked_images(inputs, "inputs", 2)
     arguments.check(
         reconstructions.shape == inputs.shape,
         "inputs",

@@ -1,4 +1,5 @@
-"""What the metrics share: representations of ground-truth samples.
+"""What the metrics share: representations of ground-truth samples, and
+the check of image arguments.
 
 A metric sees a model only through `representation_fn`, a function from a
 batch of observations (float32 images on the [-1, 1] grid, as
@@ -8,6 +9,24 @@ and `observations(factors)`, as in disentanglement_lib.
 """
 
 import numpy as np
+
+from sdn_tf import arguments
+
+
+def checked_images(images, name, min_count=1):
+    """`images` as float64 [N, H, W, C] with N >= min_count and H, W > 1, or
+    the ValueError for argument `name`."""
+    images = np.asarray(images, np.float64)
+    count = f"N >= {min_count} and " if min_count > 1 else ""
+    arguments.check(
+        images.ndim == 4
+        and images.shape[0] >= min_count
+        and min(images.shape[1:3]) > 1,
+        name,
+        f"images [N, H, W, C] with {count}H, W > 1",
+        images.shape,
+    )
+    return images
 
 
 def represent(ground_truth, representation_fn, factors, batch_size=64):

@@ -11,21 +11,20 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_quick_claims_run_end_to_end(tmp_path):
-    output = tmp_path / "claims.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "bench", "claims.py"),
-            "--quick",
-            "--rows=vae",
-            f"--output_json={output}",
-        ],
+def _quick_claims(*flags):
+    """bench/claims.py --quick with `flags`, in its own process."""
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "bench", "claims.py"), "--quick", *flags],
         capture_output=True,
         text=True,
         timeout=400,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
+
+
+def test_quick_claims_run_end_to_end(tmp_path):
+    output = tmp_path / "claims.json"
+    result = _quick_claims("--rows=vae", f"--output_json={output}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| sdn |" in result.stdout and "| deconv |" in result.stdout
     assert result.stdout.startswith("CPU: ")  # the machine, named
@@ -41,19 +40,8 @@ def test_quick_claims_run_end_to_end(tmp_path):
 
 def test_quick_density_curve_draws_and_reads_its_curves(tmp_path):
     output, figures = tmp_path / "claims.json", tmp_path / "figures"
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "bench", "claims.py"),
-            "--quick",
-            "--rows=density_curve",
-            f"--output_json={output}",
-            f"--figures_dir={figures}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    result = _quick_claims(
+        "--rows=density_curve", f"--output_json={output}", f"--figures_dir={figures}"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(output.read_text())["density_curve"]
@@ -69,19 +57,7 @@ def test_quick_density_curve_draws_and_reads_its_curves(tmp_path):
 
 def test_quick_figure7_row_draws_figure_7_and_prints_table_2(tmp_path):
     figures = tmp_path / "figures"
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "bench", "claims.py"),
-            "--quick",
-            "--rows=figure7",
-            f"--figures_dir={figures}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    result = _quick_claims("--rows=figure7", f"--figures_dir={figures}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "**Figure 7 in miniature, sdn_shapes**" in result.stdout
     assert "**Table 2 in miniature, sdn_shapes**" in result.stdout

@@ -199,9 +199,9 @@ def _tiles(png, size=32, padding=2, scale=2, left=0):
     rows = (canvas.shape[0] - padding) // (size + padding)
     columns = (canvas.shape[1] - padding) // (size + padding)
     tiles = [
-        canvas[top : top + size, left : left + size]
+        canvas[top : top + size, x : x + size]
         for top in range(padding, rows * (size + padding), size + padding)
-        for left in range(padding, columns * (size + padding), size + padding)
+        for x in range(padding, columns * (size + padding), size + padding)
     ]
     return np.stack(tiles) / 127.5 - 1.0
 
