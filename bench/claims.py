@@ -696,13 +696,29 @@ def main(argv):
         print(f"[{elapsed / 60:5.1f} min] {text}", flush=True)
 
     results = {}
-    for row in FLAGS.rows:
-        results[row] = ROWS[row](settings, seeds, say)
+
+    def save(partial=None):
         if FLAGS.output_json:  # after every row: a late failure keeps the rest
             with open(FLAGS.output_json, "w", encoding="utf-8") as f:
                 json.dump(
-                    {"settings": settings, "seeds": seeds, **results}, f, indent=2
+                    {
+                        "settings": settings,
+                        "seeds": seeds,
+                        **results,
+                        **(partial or {}),
+                    },
+                    f,
+                    indent=2,
                 )
+
+    for row in FLAGS.rows:
+        if row == "density_curve":
+            results[row] = density_curve.curve_row(
+                settings, seeds, say, on_progress=lambda r: save({"density_curve": r})
+            )
+        else:
+            results[row] = ROWS[row](settings, seeds, say)
+        save()
     if FLAGS.figures_dir and "density_curve" in results:
         os.makedirs(FLAGS.figures_dir, exist_ok=True)
         path = os.path.join(FLAGS.figures_dir, "density_curve.png")

@@ -6,7 +6,9 @@ main job's config (train.density's `photo_patches`; `use_sdn` False for
 IAF-VAE+) from the same seeds on the same batches; every `every` steps the
 whole test split's negative ELBO is taken with the EMA weights. Seconds
 are the training time alone (evaluations excluded; the first interval
-holds the step function's tracing, as a user's run does).
+holds the step function's tracing, as a user's run does); `cpu_seconds`
+is the process's CPU time over the same intervals, a check on wall-clock
+seconds when something else shared the machine.
 """
 
 import time
@@ -33,19 +35,22 @@ class _TestCurve(keras.callbacks.Callback):
     def __init__(self, test_data, steps_per_epoch):
         super().__init__()
         self.test_data, self.steps_per_epoch = test_data, steps_per_epoch
-        self.records, self.seconds = [], 0.0
+        self.records, self.seconds, self.cpu_seconds = [], 0.0, 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds += time.perf_counter() - self._start
+        self.cpu_seconds += time.process_time() - self._cpu_start
         with callbacks.ema_weights(self.model):
             terms = self.model.evaluate(self.test_data, verbose=0, return_dict=True)
         self.records.append(
             dict(
                 step=(epoch + 1) * self.steps_per_epoch,
                 seconds=self.seconds,
+                cpu_seconds=self.cpu_seconds,
                 bpd=float(terms["bpd"]),
                 kl_bpd=float(terms["kl_bpd"]),
             )
@@ -53,7 +58,8 @@ class _TestCurve(keras.callbacks.Callback):
 
 
 def train_curve(config, steps, every, seed, eval_batches=0):
-    """Records [{step, seconds, bpd, kl_bpd}] every `every` of `steps` steps."""
+    """Records [{step, seconds, cpu_seconds, bpd, kl_bpd}] every `every` of
+    `steps` steps."""
     keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy(config.run.precision)
     model = config_lib.build_model(config)
@@ -72,8 +78,10 @@ def train_curve(config, steps, every, seed, eval_batches=0):
     return curve.records
 
 
-def curve_row(settings, seeds, say):
-    """{name: [records of each seed]} for SDN-VAE and IAF-VAE+."""
+def curve_row(settings, seeds, say, on_progress=None):
+    """{name: [records of each seed]} for SDN-VAE and IAF-VAE+; the results
+    so far go to `on_progress` after every run (a late failure of a
+    two-hour row keeps its finished runs)."""
     config = curve_config(settings["quick"])
     steps, every = settings["curve_steps"], settings["curve_every"]
     results = {"steps": steps, "every": every}
@@ -85,6 +93,8 @@ def curve_row(settings, seeds, say):
                 model_config, steps, every, seed, settings["curve_eval_batches"]
             )
             results.setdefault(name, []).append(records)
+            if on_progress is not None:
+                on_progress(results)
     return results
 
 
