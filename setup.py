@@ -1,5 +1,14 @@
-"""Installs sdn_tf (the reusable layers, distributions, data and metrics), the
-paper models (`models`) and the training commands (`train`)."""
+"""Installs sdn_tf: the reusable layers, distributions, data and metrics, the
+paper models as `sdn_tf.models` and the training commands as `sdn_tf.train`.
+
+The repository keeps the models and commands at its top level (models/,
+train/); the wheel puts them inside sdn_tf so that it installs no generic
+top-level name (a user's own `models.py` or another distribution's `models`
+package is left alone). sdn_tf/__init__.py maps the same names in a checkout.
+"""
+
+import os
+import re
 
 import setuptools
 
@@ -23,18 +32,28 @@ INSTALL_REQUIRES = [
     "pillow>=10,<14",
 ]
 
+# The repository's top-level packages installed inside sdn_tf.
+TOP_LEVEL = ["models", "models.*", "train", "train.*"]
+
+
+def _version():
+    """sdn_tf.__version__, read without importing TensorFlow."""
+    with open(os.path.join("sdn_tf", "__init__.py"), encoding="utf-8") as f:
+        return re.search(r'^__version__ = "([^"]+)"', f.read(), re.MULTILINE)[1]
+
+
 setuptools.setup(
     name="sdn_tf",
-    version="0.1.0",
+    version=_version(),
     description=(
         "Spatial Dependency Networks in TensorFlow/Keras: SDN layers, "
         "Spatial Broadcast decoder, SDN-VAE and beta-VAE."
     ),
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    packages=setuptools.find_packages(
-        include=["sdn_tf", "sdn_tf.*", "models", "models.*", "train", "train.*"]
-    ),
+    packages=setuptools.find_packages(include=["sdn_tf", "sdn_tf.*"])
+    + [f"sdn_tf.{name}" for name in setuptools.find_packages(include=TOP_LEVEL)],
+    package_dir={f"sdn_tf.{name}": name for name in ("models", "train")},
     # The native sweep kernel's C++ source, compiled on the user's machine at
     # first use (sdn_tf/native/library.py).
     package_data={"sdn_tf.native": ["*.cc"]},

@@ -40,9 +40,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from models import vae  # noqa: E402
 from sdn_tf.metrics import checkerboard, image_quality  # noqa: E402
-from train import callbacks, datasets, runs  # noqa: E402
+from sdn_tf.models import vae  # noqa: E402
+from sdn_tf.train import callbacks, datasets, runs  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", "runs/photo_patches", "A finished density run.")

@@ -50,12 +50,12 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import sdn_tf  # noqa: E402
-from models import BetaAnnealing, vae  # noqa: E402
 from sdn_tf.data.ground_truth import GroundTruthDataset  # noqa: E402
-from train import callbacks, datasets, runs  # noqa: E402
-from train import config as config_lib  # noqa: E402
-from train import disentangle as disentangle_command  # noqa: E402
-from train.configs import density, disentangle  # noqa: E402
+from sdn_tf.models import BetaAnnealing, vae  # noqa: E402
+from sdn_tf.train import callbacks, datasets, runs  # noqa: E402
+from sdn_tf.train import config as config_lib  # noqa: E402
+from sdn_tf.train import disentangle as disentangle_command  # noqa: E402
+from sdn_tf.train.configs import density, disentangle  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_boolean("quick", False, "Tiny models, a few steps, one seed.")

@@ -16,10 +16,10 @@ import time
 import keras
 import numpy as np
 
-from models import vae
-from train import callbacks, datasets, runs
-from train import config as config_lib
-from train.configs import density
+from sdn_tf.models import vae
+from sdn_tf.train import callbacks, datasets, runs
+from sdn_tf.train import config as config_lib
+from sdn_tf.train.configs import density
 
 MODELS = (("sdn", "SDN-VAE", True), ("iaf", "IAF-VAE+", False))
 

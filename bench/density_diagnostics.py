@@ -40,10 +40,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from models import vae  # noqa: E402
-from train import callbacks, datasets, runs  # noqa: E402
-from train import config as config_lib  # noqa: E402
-from train.configs import density  # noqa: E402
+from sdn_tf.models import vae  # noqa: E402
+from sdn_tf.train import callbacks, datasets, runs  # noqa: E402
+from sdn_tf.train import config as config_lib  # noqa: E402
+from sdn_tf.train.configs import density  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", "photo_patches", "A train.density preset.")

@@ -34,9 +34,9 @@ from absl import app, flags  # noqa: E402
 import sdn_tf  # noqa: E402
 from sdn_tf import native  # noqa: E402
 from sdn_tf.layers import correction  # noqa: E402
-from train import config as config_lib  # noqa: E402
-from train import runs  # noqa: E402
-from train.configs import density  # noqa: E402
+from sdn_tf.train import config as config_lib  # noqa: E402
+from sdn_tf.train import runs  # noqa: E402
+from sdn_tf.train.configs import density  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("config", "photo_patches", sorted(density.PRESETS), "Density config.")

@@ -27,11 +27,11 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from models import vae
 from sdn_tf import arguments
 from sdn_tf.distributions import latent, quantization
 from sdn_tf.distributions import observation as observation_models
 from sdn_tf.layers import SpatialBroadcast, SpatialDependency
+from sdn_tf.models import vae
 
 
 def __getattr__(name):

@@ -23,11 +23,11 @@ log q(z) - log p(z), as a flow shapes q.
 import keras
 from keras import ops
 
-from models import iaf
 from sdn_tf import arguments
 from sdn_tf.distributions import latent
 from sdn_tf.layers import ResSpatialDependency
 from sdn_tf.layers.weight_norm import convolution
+from sdn_tf.models import iaf
 
 
 def gated_residual(residual, update):

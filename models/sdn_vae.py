@@ -31,11 +31,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from models import ladder, vae
 from sdn_tf import arguments
 from sdn_tf.distributions import latent, quantization
 from sdn_tf.layers import ResSpatialDependency
 from sdn_tf.layers.weight_norm import convolution
+from sdn_tf.models import ladder, vae
 
 DIRECTION_CYCLE = ("right", "left", "down", "up")
 OUTPUT_UPSAMPLINGS = ("transpose", "resize")

@@ -294,9 +294,33 @@ def _search_path(path):
     return found + [""]
 
 
+def _checkout_subpackages():
+    """sdn_tf.CHECKOUT_SUBPACKAGES (sdn_tf.models -> models/, ...), read
+    without importing sdn_tf."""
+    with open(os.path.join(ROOT, "sdn_tf", "__init__.py"), encoding="utf-8") as f:
+        for node in ast.parse(f.read()).body:
+            if isinstance(node, ast.Assign) and any(
+                getattr(t, "id", None) == "CHECKOUT_SUBPACKAGES" for t in node.targets
+            ):
+                return ast.literal_eval(node.value)
+    raise AssertionError("sdn_tf/__init__.py defines no CHECKOUT_SUBPACKAGES")
+
+
+CHECKOUT_SUBPACKAGES = _checkout_subpackages()
+
+
+def _repository_name(module):
+    """The dotted path of `module`'s file in the repository: sdn_tf.models.vae
+    is models/vae.py (see sdn_tf.CHECKOUT_SUBPACKAGES)."""
+    for name, directory in CHECKOUT_SUBPACKAGES.items():
+        if module == name or module.startswith(name + "."):
+            return directory + module[len(name) :]
+    return module
+
+
 def _find_module(module, search, files):
     """(file, directory it was found under) for dotted `module`, or None."""
-    relative = module.replace(".", "/")
+    relative = _repository_name(module).replace(".", "/")
     for directory in search:
         for candidate in (f"{relative}.py", f"{relative}/__init__.py"):
             path = os.path.normpath(os.path.join(directory, candidate))

@@ -21,7 +21,7 @@ import sys
 import pytest
 from absl import flags
 
-from train import density, disentangle, evaluate, export
+from sdn_tf.train import density, disentangle, evaluate, export
 
 # The commands, by the name `python -m` runs them with.
 COMMANDS = {m.__name__: m for m in (density, disentangle, evaluate, export)}

@@ -2,113 +2,24 @@
 the console of the commands: a few lines and one progress bar on stdout,
 logs on stderr only as --verbosity asks.
 
-The commands (`python -m train.density`, ...) import this module before
-anything else: importing it starts TensorFlow quietly in such a process
-(see `quiet_start`).
+TensorFlow has loaded (quietly, in a command: train/startup.py) by the time
+this module runs: it is sdn_tf.train.callbacks, and sdn_tf/__init__.py
+loads Keras.
 """
 
 import contextlib
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 
-# --- A quiet start ----------------------------------------------------------------
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import flags, logging
 
-
-def verbosity_argument(argv):
-    """The value of absl's --verbosity (-v) in `argv`, or None when it is not
-    given (or not an integer, which absl refuses later)."""
-    value, arguments = None, iter(argv[1:])
-    for argument in arguments:
-        if argument == "--":
-            break
-        name, has_value, text = argument.lstrip("-").partition("=")
-        if argument.startswith("-") and name in ("verbosity", "v"):
-            try:
-                value = int(text if has_value else next(arguments, ""))
-            except ValueError:
-                value = None
-    return value
-
-
-def tensorflow_log_level(verbosity):
-    """TF_CPP_MIN_LOG_LEVEL for absl's --verbosity: TensorFlow's C++ INFO
-    lines from 0 (INFO) up, its warnings at -1, errors at -2; when the flag
-    is not given, only fatal errors (3) (e.g. no "failed call to cuInit" on
-    a machine without a GPU)."""
-    if verbosity is None:
-        return "3"
-    return str(min(3, max(0, -verbosity)))
-
-
-@contextlib.contextmanager
-def _native_stderr_held_back():
-    """Keeps what is written to file descriptor 2 in the block (native code's
-    lines included); shows it only when the block raises."""
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no file descriptor 2: nothing to hold back
-        yield
-        return
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-            sys.stderr.flush()
-        except BaseException:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _main_is_a_command():
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    return spec is not None and spec.name.split(".")[0] == "train"
-
-
-@contextlib.contextmanager
-def quiet_start(argv, command=True):
-    """The block around the imports that load TensorFlow, in a command.
-
-    TensorFlow reads TF_CPP_MIN_LOG_LEVEL once, when it loads: this sets it
-    from --verbosity (tensorflow_log_level) unless the user has set it.
-    Some lines come before TensorFlow applies that level (absl's "All log
-    messages before absl::InitializeLog()...", oneDNN's notice, "Could not
-    find cuda drivers"): they are held back, and shown only when loading
-    fails or the level is 0. Without --verbosity, TFDS's progress bars stay
-    off too (TQDM_DISABLE, read when tqdm loads). A no-op unless `command`
-    (a process other than a train command is left as it is).
-    """
-    if not command:
-        yield
-        return
-    verbosity = verbosity_argument(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", tensorflow_log_level(verbosity))
-    if verbosity is None or verbosity < 0:
-        os.environ.setdefault("TQDM_DISABLE", "1")
-    if os.environ["TF_CPP_MIN_LOG_LEVEL"] in ("", "0"):
-        yield
-        return
-    with _native_stderr_held_back():
-        yield
-
-
-with quiet_start(sys.argv, command=_main_is_a_command()):
-    import keras
-    import numpy as np
-    import tensorflow as tf
-    from absl import flags, logging
-
-    from train import checkpoints
+from sdn_tf.train import checkpoints
 
 
 def quiet_logs(flag_values=flags.FLAGS):

@@ -23,9 +23,9 @@ import sys
 
 from absl import flags, logging
 
-from train import checkpoints, loop, run_lock, runs
-from train import config as config_lib
-from train import export as export_lib
+from sdn_tf.train import checkpoints, loop, run_lock, runs
+from sdn_tf.train import config as config_lib
+from sdn_tf.train import export as export_lib
 
 # The flags define_flags makes belong to the command (its --help).
 flags.disclaim_key_flags()

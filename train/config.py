@@ -37,7 +37,7 @@ import keras
 from absl import flags
 
 from sdn_tf import arguments
-from train import runtime
+from sdn_tf.train import runtime
 
 # Flags defined here belong to the command that asks for them (its --help).
 flags.disclaim_key_flags()

@@ -24,7 +24,7 @@ finished run prints its earlier result and trains nothing. --verbosity=0
 """
 
 # First: in a command, importing callbacks starts TensorFlow quietly.
-from train import callbacks as callbacks_lib  # isort: split
+from sdn_tf.train import callbacks as callbacks_lib  # isort: split
 
 import os
 
@@ -32,10 +32,10 @@ import keras
 import numpy as np
 from absl import app, flags
 
-from models import vae
-from train import command, datasets, figures, loop, runs
-from train import config as config_lib
-from train.configs import density as configs
+from sdn_tf.models import vae
+from sdn_tf.train import command, datasets, figures, loop, runs
+from sdn_tf.train import config as config_lib
+from sdn_tf.train.configs import density as configs
 
 
 def test_bits_per_dim(model, config, batch_size):

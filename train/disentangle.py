@@ -22,7 +22,7 @@ finished run prints its earlier result and trains nothing. --verbosity=0
 """
 
 # First: in a command, importing callbacks starts TensorFlow quietly.
-from train import callbacks as callbacks_lib  # isort: split
+from sdn_tf.train import callbacks as callbacks_lib  # isort: split
 
 import inspect
 import os
@@ -32,11 +32,11 @@ import numpy as np
 from absl import app, flags, logging
 
 import sdn_tf
-from models import BetaAnnealing
 from sdn_tf.metrics import METRICS
-from train import command, datasets, figures, loop, runs
-from train import config as config_lib
-from train.configs import disentangle as configs
+from sdn_tf.models import BetaAnnealing
+from sdn_tf.train import command, datasets, figures, loop, runs
+from sdn_tf.train import config as config_lib
+from sdn_tf.train.configs import disentangle as configs
 
 # --- Evaluation ---------------------------------------------------------
 

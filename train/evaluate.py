@@ -18,7 +18,7 @@ output_dir/evaluation).
 """
 
 # First: in a command, importing callbacks starts TensorFlow quietly.
-from train import callbacks as callbacks_lib  # isort: split
+from sdn_tf.train import callbacks as callbacks_lib  # isort: split
 
 import os
 
@@ -26,8 +26,8 @@ import numpy as np
 from absl import app, flags, logging
 
 from sdn_tf import arguments
-from train import checkpoints, datasets, figures, runs
-from train.configs import density as density_configs
+from sdn_tf.train import checkpoints, datasets, figures, runs
+from sdn_tf.train.configs import density as density_configs
 
 # The figures use the first test images: 4 pairs for the interpolations.
 MIN_IMAGES = 8

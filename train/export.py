@@ -11,7 +11,7 @@ keeps them. The SavedModel needs TensorFlow only, not sdn_tf.
 """
 
 # First: in a command, importing callbacks starts TensorFlow quietly.
-from train import callbacks as callbacks_lib  # isort: split
+from sdn_tf.train import callbacks as callbacks_lib  # isort: split
 
 import os
 import shutil
@@ -21,7 +21,7 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from sdn_tf import native
-from train import runs
+from sdn_tf.train import runs
 
 FLAGS = flags.FLAGS
 

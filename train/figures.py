@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from sdn_tf.distributions import quantization
-from train import callbacks
+from sdn_tf.train import callbacks
 
 
 def to_uint8(images):

@@ -39,9 +39,9 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from models import vae
-from train import callbacks as callbacks_lib
-from train import checkpoints, run_lock, runs, runtime
+from sdn_tf.models import vae
+from sdn_tf.train import callbacks as callbacks_lib
+from sdn_tf.train import checkpoints, run_lock, runs, runtime
 
 
 class TrainingStopped(RuntimeError):

@@ -21,11 +21,11 @@ import os
 
 import keras
 
-import models  # noqa: F401  (registers the models for deserialization)
 import sdn_tf
-from train import checkpoints
-from train import config as config_lib
-from train.configs import COMMANDS
+import sdn_tf.models  # noqa: F401  (registers the models for deserialization)
+from sdn_tf.train import checkpoints
+from sdn_tf.train import config as config_lib
+from sdn_tf.train.configs import COMMANDS
 
 RUN_CONFIG = "run_config.json"
 FORMAT = 2

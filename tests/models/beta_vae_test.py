@@ -6,10 +6,10 @@ import pytest
 import tensorflow as tf
 
 import sdn_test_case
-from models import BetaAnnealing, BetaVAE, beta_vae
 from sdn_tf.data import Circles
 from sdn_tf.distributions import observation as observation_models
 from sdn_tf.layers import SpatialBroadcast, SpatialDependency
+from sdn_tf.models import BetaAnnealing, BetaVAE, beta_vae
 
 SMALL = dict(
     encoder_channels=(8, 8, 8, 8),

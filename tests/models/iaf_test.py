@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import sdn_test_case
-from models import iaf
+from sdn_tf.models import iaf
 
 
 def _random_flow(z_size=2, size=3, context_size=6, seed=0):

@@ -4,7 +4,7 @@ import pytest
 from keras import ops
 
 import sdn_test_case
-from models.ladder import LadderLayer
+from sdn_tf.models.ladder import LadderLayer
 
 
 def _ladder_pass(layer, images):

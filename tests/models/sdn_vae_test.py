@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import sdn_test_case
-from models import SDNVAE
-from models import sdn_vae as sdn_vae_lib
 from sdn_tf.distributions import DiscretizedLogisticMixture, quantization
 from sdn_tf.layers import ResSpatialDependency, SpatialDependency
+from sdn_tf.models import SDNVAE
+from sdn_tf.models import sdn_vae as sdn_vae_lib
 
 TINY = dict(
     image_shape=(8, 8, 3),

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import BetaVAE, vae
 from sdn_tf.distributions import quantization
+from sdn_tf.models import BetaVAE, vae
 
 SMALL = dict(
     encoder_channels=(4, 4, 4, 4),

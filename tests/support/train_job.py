@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 import train_test_util as util  # noqa: E402
 
-from train import command, loop  # noqa: E402
+from sdn_tf.train import command, loop  # noqa: E402
 
 
 def main(output_dir, steps, strategy, weights=None):

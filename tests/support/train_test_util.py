@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models import SDNVAE
-from train import config, runs
+from sdn_tf.models import SDNVAE
+from sdn_tf.train import config, runs
 
 IMAGE_SHAPE = (8, 8, 3)
 

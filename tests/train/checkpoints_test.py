@@ -19,7 +19,7 @@ import tensorflow as tf
 import train_job
 import train_test_util as util
 
-from train import checkpoints
+from sdn_tf.train import checkpoints
 
 JOB = os.path.join(os.path.dirname(__file__), "..", "support", "train_job.py")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))

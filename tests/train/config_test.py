@@ -10,9 +10,9 @@ import sys
 import pytest
 from absl import flags
 
-from models import SDNVAE, BetaVAE
-from train import config as config_lib
-from train.configs import COMMANDS, density, disentangle
+from sdn_tf.models import SDNVAE, BetaVAE
+from sdn_tf.train import config as config_lib
+from sdn_tf.train.configs import COMMANDS, density, disentangle
 
 ALL_PRESETS = [
     (module, name) for module in COMMANDS.values() for name in module.PRESETS
@@ -136,8 +136,8 @@ def test_old_flag_spellings_still_work():
 def test_a_config_file_gives_the_config(tmp_path):
     path = tmp_path / "my_config.py"
     path.write_text(
-        "from train import config\n"
-        "from train.configs import density\n\n\n"
+        "from sdn_tf.train import config\n"
+        "from sdn_tf.train.configs import density\n\n\n"
         "def get_config():\n"
         "    return config.updated(density.tiny(), model=dict(z_size=3))\n"
     )

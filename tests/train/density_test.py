@@ -12,10 +12,10 @@ from PIL import Image
 
 import sdn_tf
 from sdn_tf.metrics import checkerboard
-from train import config as config_lib
-from train import density as train_density
-from train import figures
-from train.configs import density
+from sdn_tf.train import config as config_lib
+from sdn_tf.train import density as train_density
+from sdn_tf.train import figures
+from sdn_tf.train.configs import density
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 # As a user runs a command: nothing set to quiet TensorFlow.

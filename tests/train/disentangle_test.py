@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train import config as config_lib
-from train.configs import disentangle
+from sdn_tf.train import config as config_lib
+from sdn_tf.train.configs import disentangle
 
 
 def test_presets_hold_the_papers_settings():

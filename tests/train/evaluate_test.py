@@ -2,7 +2,7 @@
 
 import pytest
 
-from train import evaluate
+from sdn_tf.train import evaluate
 
 GOOD = dict(
     num_images=8,

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import train_test_util as util
 
-from train import callbacks as callbacks_lib
-from train import export
+from sdn_tf.train import callbacks as callbacks_lib
+from sdn_tf.train import export
 
 LOADER = os.path.join(os.path.dirname(__file__), "..", "support", "load_saved_model.py")
 

@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from train import figures
+from sdn_tf.train import figures
 
 
 def test_grid_places_images_row_by_row():

@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 import train_test_util as util
 
-from train import callbacks as callbacks_lib
-from train import checkpoints, loop
+from sdn_tf.train import callbacks as callbacks_lib
+from sdn_tf.train import checkpoints, loop
 
 
 class LossRecorder(keras.callbacks.Callback):
@@ -334,21 +334,3 @@ def test_a_disabled_console_prints_nothing():
     _progress(printed, 0, 5, enabled=False)
     callbacks_lib.Console(False, printed).say("Data: ...")
     assert printed.getvalue() == ""
-
-
-@pytest.mark.parametrize(
-    "argv, verbosity, level",
-    [
-        (["prog", "--output_dir=x"], None, "3"),
-        (["prog", "--verbosity=1"], 1, "0"),
-        (["prog", "--verbosity", "0"], 0, "0"),
-        (["prog", "-v=-1"], -1, "1"),
-        (["prog", "-v", "-2", "--steps=4"], -2, "2"),
-        (["prog", "--v=-5"], -5, "3"),
-        (["prog", "--verbosity=debug"], None, "3"),  # absl refuses it later
-        (["prog", "--", "--verbosity=1"], None, "3"),
-    ],
-)
-def test_the_verbosity_flag_sets_tensorflows_cpp_log_level(argv, verbosity, level):
-    assert callbacks_lib.verbosity_argument(argv) == verbosity
-    assert callbacks_lib.tensorflow_log_level(verbosity) == level

@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from train import config, loop, run_lock
+from sdn_tf.train import config, loop, run_lock
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # Holds the lock of argv[1] until killed (imports no TensorFlow: fast).
 HOLDER = (
-    "import sys, time; from train import run_lock; "
+    "import sys, time; from sdn_tf.train import run_lock; "
     "run_lock.RunLock(sys.argv[1]).acquire(); print('locked', flush=True); "
     "time.sleep(600)"
 )

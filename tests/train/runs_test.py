@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pytest
 
-from train import checkpoints, runs
-from train import config as config_lib
-from train.configs import density
+from sdn_tf.train import checkpoints, runs
+from sdn_tf.train import config as config_lib
+from sdn_tf.train.configs import density
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

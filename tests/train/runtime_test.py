@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from train import runtime
+from sdn_tf.train import runtime
 
 JOB = os.path.join(os.path.dirname(__file__), "..", "support", "train_job.py")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))

@@ -4,6 +4,6 @@ COMMANDS maps a command's name to its module: Config, PRESETS, DEFAULT,
 RENAMED (old flag names) and the preset functions.
 """
 
-from train.configs import density, disentangle
+from sdn_tf.train.configs import density, disentangle
 
 COMMANDS = {module.COMMAND: module for module in (density, disentangle)}

@@ -17,11 +17,11 @@ on 8 GPUs. The paper trained in mixed precision.
 import dataclasses
 import math
 
-from models import SDNVAE
-from models.sdn_vae import decremented_widths
 from sdn_tf import arguments
-from train import config
-from train.config import Data, Optimizer, Run, setting
+from sdn_tf.models import SDNVAE
+from sdn_tf.models.sdn_vae import decremented_widths
+from sdn_tf.train import config
+from sdn_tf.train.config import Data, Optimizer, Run, setting
 
 COMMAND = "density"
 

@@ -7,12 +7,12 @@ Presets are functions; each starts from `quick` and states what differs.
 
 import dataclasses
 
-from models import BetaVAE
-from models.beta_vae import ANNEALING_SCHEDULES
 from sdn_tf import arguments
 from sdn_tf.metrics import METRICS
-from train import config
-from train.config import Data, Run, setting
+from sdn_tf.models import BetaVAE
+from sdn_tf.models.beta_vae import ANNEALING_SCHEDULES
+from sdn_tf.train import config
+from sdn_tf.train.config import Data, Run, setting
 
 COMMAND = "disentangle"
 
