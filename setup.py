@@ -64,6 +64,8 @@ setuptools.setup(
             "pytest>=8,<10",
             "pytest-xdist>=3.5,<4",
             "ruff==0.17.6",
+            # tests/setup_test.py builds the wheel and sdist.
+            "build>=1.2,<2",
             # The layers' tests under Keras' JAX backend (CPU): jax.jit,
             # lax.scan and custom_vjp as Keras 3.10+ uses them.
             "jax[cpu]>=0.4.34,<0.11",

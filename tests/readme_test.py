@@ -7,8 +7,9 @@
   backend (sets KERAS_BACKEND) runs alone in a process of its own, since
   Keras reads that choice once per process.
 * Every `python -m train.<command> ...` (in ```bash blocks and in the
-  prose) names a command of train/ and flags that command defines, with
-  values its flags accept. Bash blocks are not run.
+  prose; `sdn_tf.train.<command>`, as the wheel installs it, alike) names a
+  command of train/ and flags that command defines, with values its flags
+  accept. Bash blocks are not run.
 """
 
 import json
@@ -20,32 +21,20 @@ import sys
 
 import pytest
 from absl import flags
+from markdown_blocks import code_blocks
 
 from sdn_tf.train import density, disentangle, evaluate, export
 
-# The commands, by the name `python -m` runs them with.
-COMMANDS = {m.__name__: m for m in (density, disentangle, evaluate, export)}
+# The commands, by the name `python -m` runs them with in a checkout
+# (train.density) and where the wheel is installed (sdn_tf.train.density).
+COMMANDS = {
+    name: m
+    for m in (density, disentangle, evaluate, export)
+    for name in (m.__name__, m.__name__.removeprefix("sdn_tf."))
+}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
 BLOCK_SECONDS = 180  # the limit of one block (they take seconds to a minute)
-
-
-def code_blocks(language, text=None):
-    """[(line number of the block's first line, code)] of the README's
-    ```language blocks."""
-    if text is None:
-        with open(README, encoding="utf-8") as f:
-            text = f.read()
-    blocks, code, start = [], None, 0
-    for number, line in enumerate(text.splitlines(), 1):
-        if code is None and line.strip() == f"```{language}":
-            code, start = [], number + 1
-        elif code is not None and line.strip() == "```":
-            blocks.append((start, "\n".join(code) + "\n"))
-            code = None
-        elif code is not None:
-            code.append(line)
-    return blocks
 
 
 def command_lines(text=None):
@@ -65,12 +54,14 @@ def command_lines(text=None):
                     command = []
                 else:
                     command.append(token)
-    for span in re.findall(r"`(python -m train\.[^`]+)`", text):
+    for span in re.findall(r"`(python -m (?:sdn_tf\.)?train\.[^`]+)`", text):
         found.append(shlex.split(span.replace("\n", " ")))
     return [
         c
         for c in found
-        if c[:2] == ["python", "-m"] and len(c) > 2 and c[2].startswith("train.")
+        if c[:2] == ["python", "-m"]
+        and len(c) > 2
+        and c[2].startswith(("train.", "sdn_tf.train."))
     ]
 
 
@@ -190,7 +181,7 @@ COMMAND_LINES = command_lines()
 
 
 def test_the_readme_has_command_lines():
-    modules = {argv[2] for argv in COMMAND_LINES}
+    modules = {argv[2].removeprefix("sdn_tf.") for argv in COMMAND_LINES}
     assert {"train.density", "train.disentangle", "train.evaluate"} <= modules
 
 
@@ -199,7 +190,7 @@ def test_the_readme_has_command_lines():
 )
 def test_command_line_names_a_command_and_its_flags(argv):
     name, arguments = argv[2], argv[3:]
-    path = os.path.join(ROOT, *name.split(".")) + ".py"
+    path = os.path.join(ROOT, *name.removeprefix("sdn_tf.").split(".")) + ".py"
     assert os.path.exists(path), f"no module {name}"
     assert name in COMMANDS, f"{name} is no command here (or add it to COMMANDS)"
     defined = _defined_flags(COMMANDS[name])
