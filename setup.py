@@ -66,6 +66,11 @@ setuptools.setup(
             "ruff==0.17.6",
             # tests/setup_test.py builds the wheel and sdist.
             "build>=1.2,<2",
+            # The documentation site (mkdocs.yml), built by tests/docs_test.py.
+            "mkdocs>=1.6,<2",
+            "mkdocs-material>=9.5,<10",
+            "mkdocstrings[python]>=1.0,<2",
+            "mkdocstrings-python>=2.0,<3",
             # The layers' tests under Keras' JAX backend (CPU): jax.jit,
             # lax.scan and custom_vjp as Keras 3.10+ uses them.
             "jax[cpu]>=0.4.34,<0.11",

@@ -169,8 +169,9 @@ class SDNVAE(vae.VariationalModel):
         (8, 5, 120)).
       sdn_directions: sweeps per ResSDN layer (2 for CIFAR-10).
       use_sdn: False gives IAF-VAE+ (convolutions everywhere).
-      sdn_min_scale, sdn_max_scale: SDN only at resolutions in this range
-        (None: no upper bound).
+      sdn_min_scale: SDN only at resolutions of at least this.
+      sdn_max_scale: SDN only at resolutions of at most this (None: no
+        upper bound).
       num_components: logistic mixture components (5 for CIFAR-10), for
         an observation model that takes `num_components`.
       num_bits: bits per channel of the data (also given to an observation

@@ -74,7 +74,8 @@ def kl_divergence(posterior, prior, sample=None, posterior_log_prob=None):
     """KL(posterior || prior): analytic where tfd knows it, else Monte Carlo.
 
     Args:
-      posterior, prior: tfd distributions with the same event shape.
+      posterior: a tfd distribution, q(z | x).
+      prior: a tfd distribution with the posterior's event shape, p(z).
       sample: a sample z of the posterior, needed for the Monte Carlo case.
       posterior_log_prob: log q(z) of `sample` when the posterior is a flow
         that `posterior` itself does not describe (the IAF of the SDN-VAE

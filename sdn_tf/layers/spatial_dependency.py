@@ -634,12 +634,13 @@ class ResSpatialDependency(keras.layers.Layer):
     `filters` channels and the same kernel_size, strides and padding as the
     project-in stage, so both branches have the same shape.
 
+    `filters`, `num_features`, `directions`, `kernel_size`, `strides`,
+    `padding`, `transpose`, `weight_norm` (which also applies to the
+    convolutional branch), `kernel_initializer`, `recurrent_initializer`,
+    `bias_initializer`, `jit_compile`, `correct_first_row` and
+    `native_kernel` are `SpatialDependency`'s arguments.
+
     Args:
-      filters, num_features, directions, kernel_size, strides, padding,
-      transpose, weight_norm, kernel_initializer, recurrent_initializer,
-      bias_initializer, jit_compile, correct_first_row, native_kernel: as
-        `SpatialDependency`
-        (weight_norm also applies to the convolutional branch).
       activation: activation applied to the gated output. Defaults to None.
       **kwargs: base Layer arguments.
 

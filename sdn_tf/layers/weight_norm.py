@@ -65,7 +65,8 @@ class WeightNormConv2D(_WeightNormMixin, keras.layers.Conv2D):
     Args:
       filters: positive int, output channels.
       kernel_size: int or pair, the kernel size.
-      *args, **kwargs: every other `keras.layers.Conv2D` argument (strides,
+      *args: every other positional `keras.layers.Conv2D` argument.
+      **kwargs: every other `keras.layers.Conv2D` argument (strides,
         padding, activation, initializers, ...); `data_format` must be
         "channels_last".
 
@@ -107,7 +108,8 @@ class WeightNormConv2DTranspose(_WeightNormMixin, keras.layers.Conv2DTranspose):
     Args:
       filters: positive int, output channels.
       kernel_size: int or pair, the kernel size.
-      *args, **kwargs: every other `keras.layers.Conv2DTranspose` argument;
+      *args: every other positional `keras.layers.Conv2DTranspose` argument.
+      **kwargs: every other `keras.layers.Conv2DTranspose` argument;
         `data_format` must be "channels_last".
 
     Input shape:

@@ -49,7 +49,8 @@ def beta_vae_score(
       representation_fn: observations [N, H, W, C] -> codes [N, D].
       seed: seed of every random choice.
       batch_size: samples averaged into one training point (64).
-      num_train, num_eval: training and evaluation points (10,000 / 5,000).
+      num_train: training points (10,000).
+      num_eval: evaluation points (5,000).
     """
     for value, name in [
         (batch_size, "batch_size"),

@@ -63,7 +63,8 @@ def dci(
       ground_truth: a GroundTruthDataset.
       representation_fn: observations -> codes [N, D].
       seed: seed of the sampling and of the trees.
-      num_train, num_test: samples to fit and to test the trees.
+      num_train: samples to fit the trees.
+      num_test: samples to test the trees.
       batch_size: observations per representation_fn call.
     """
     arguments.positive_integer(num_train, "num_train")

@@ -53,7 +53,8 @@ def factor_vae_score(
       representation_fn: observations -> codes [N, D].
       seed: seed of every random choice.
       batch_size: samples per vote (64).
-      num_train, num_eval: votes to fit and to score the classifier.
+      num_train: votes to fit the classifier.
+      num_eval: votes to score the classifier.
       num_variance_estimate: samples for the global variances (10,000).
       prune_threshold: latents with a smaller standard deviation are
         ignored (0.05).

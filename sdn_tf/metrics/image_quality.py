@@ -43,7 +43,8 @@ def reconstruction_distance(reconstructions, inputs):
     batch (cyclically).
 
     Args:
-      reconstructions, inputs: [N, H, W, C] arrays of one shape, N >= 2.
+      reconstructions: [N, H, W, C] array, N >= 2.
+      inputs: [N, H, W, C] array of the reconstructions' shape.
 
     Returns:
       (float, float).
