@@ -1,4 +1,5 @@
-"""The README's code works as written.
+"""The code of the README and of the documentation site (docs/) works as
+written.
 
 * Every ```python block runs as pasted: each in a fresh namespace (what it
   uses it imports or defines itself), one after another in one process with
@@ -33,17 +34,32 @@ COMMANDS = {
     for name in (m.__name__, m.__name__.removeprefix("sdn_tf."))
 }
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-README = os.path.join(ROOT, "README.md")
 BLOCK_SECONDS = 180  # the limit of one block (they take seconds to a minute)
 
 
+def markdown_files():
+    """README.md and the site's pages, relative to the repository."""
+    pages = [
+        os.path.relpath(os.path.join(directory, name), ROOT)
+        for directory, _, names in os.walk(os.path.join(ROOT, "docs"))
+        for name in names
+        if name.endswith(".md")
+    ]
+    return ["README.md"] + sorted(pages)
+
+
+def _text(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return f.read()
+
+
 def command_lines(text=None):
-    """Every `python -m train.<command> ...` of the README, as argv lists
-    from "python" on: the lines of ```bash blocks (one shell command per
-    `&&`, `;` or `|`) and the inline code of the prose."""
+    """Every `python -m train.<command> ...` of the README and the site's
+    pages (or of `text`), as argv lists from "python" on: the lines of
+    ```bash blocks (one shell command per `&&`, `;` or `|`) and the inline
+    code of the prose."""
     if text is None:
-        with open(README, encoding="utf-8") as f:
-            text = f.read()
+        text = "\n".join(_text(path) for path in markdown_files())
     found = []
     for _, block in code_blocks("bash", text):
         for line in block.replace("\\\n", " ").splitlines():
@@ -78,32 +94,37 @@ def over_time(signum, frame):
 
 signal.signal(signal.SIGALRM, over_time)
 results = {}
-for line, code in blocks:
+for where, code in blocks:
     start, error = time.monotonic(), None
     signal.alarm(limit)
     try:
-        code = compile(code, f"README.md, block at line {line}", "exec")
+        code = compile(code, f"{where} (a block)", "exec")
         exec(code, {"__name__": "__main__"})  # a fresh namespace
     except BaseException:
         error = traceback.format_exc()
     finally:
         signal.alarm(0)
-    results[line] = {"error": error, "seconds": round(time.monotonic() - start, 1)}
+    results[where] = {"error": error, "seconds": round(time.monotonic() - start, 1)}
     with open(results_path, "w") as f:  # after each block: a kill keeps them
         json.dump(results, f)
 """
 
-PYTHON_BLOCKS = code_blocks("python")
+# ("path:line" of the block's first line, code)
+PYTHON_BLOCKS = [
+    (f"{path}:{line}", code)
+    for path in markdown_files()
+    for line, code in code_blocks("python", _text(path))
+]
 
 
 def _chooses_backend(code):
     return re.search(r"""os\.environ\[["']KERAS_BACKEND["']\]""", code) is not None
 
 
-def _run_blocks(blocks, directory, env):
+def _run_blocks(blocks, directory, env, number):
     """Runs `blocks` in order in one fresh process; (results, process)."""
-    blocks_path = directory / f"blocks_{blocks[0][0]}.json"
-    results_path = directory / f"results_{blocks[0][0]}.json"
+    blocks_path = directory / f"blocks_{number}.json"
+    results_path = directory / f"results_{number}.json"
     blocks_path.write_text(json.dumps(blocks))
     process = subprocess.run(
         [sys.executable, "-c", _RUNNER, str(blocks_path), str(results_path)]
@@ -115,15 +136,15 @@ def _run_blocks(blocks, directory, env):
         timeout=BLOCK_SECONDS * len(blocks) + 60,
     )
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    return {int(line): result for line, result in results.items()}, process
+    return results, process
 
 
 @pytest.fixture(scope="module")
 def block_results(tmp_path_factory):
-    """{first line: {"error": traceback or None, "seconds": s}} of the
-    README's Python blocks, and {first line: the process that ran it}: the
-    blocks in order in one fresh process, each block that chooses Keras'
-    backend in one of its own."""
+    """{"path:line": {"error": traceback or None, "seconds": s}} of the
+    Python blocks, and {"path:line": the process that ran it}: the blocks in
+    order in one fresh process, each block that chooses Keras' backend in
+    one of its own."""
     directory = tmp_path_factory.mktemp("readme")
     env = {
         **os.environ,
@@ -137,28 +158,29 @@ def block_results(tmp_path_factory):
     shared = [block for block in PYTHON_BLOCKS if not _chooses_backend(block[1])]
     groups = [shared] + [[b] for b in PYTHON_BLOCKS if _chooses_backend(b[1])]
     results, processes = {}, {}
-    for blocks in filter(None, groups):
-        group_results, process = _run_blocks(blocks, directory, env)
+    for number, blocks in enumerate(filter(None, groups)):
+        group_results, process = _run_blocks(blocks, directory, env, number)
         results.update(group_results)
-        processes.update({line: process for line, _ in blocks})
+        processes.update({where: process for where, _ in blocks})
     return results, processes
 
 
-def test_the_readme_has_python_blocks():
+def test_the_readme_and_the_guides_have_python_blocks():
+    assert any(where.startswith("README.md:") for where, _ in PYTHON_BLOCKS)
     assert len(PYTHON_BLOCKS) >= 5
 
 
 @pytest.mark.parametrize(
-    "line, code", PYTHON_BLOCKS, ids=[f"line_{line}" for line, _ in PYTHON_BLOCKS]
+    "where, code", PYTHON_BLOCKS, ids=[where for where, _ in PYTHON_BLOCKS]
 )
-def test_python_block_runs_as_pasted(line, code, block_results):
+def test_python_block_runs_as_pasted(where, code, block_results):
     results, processes = block_results
-    process = processes[line]
-    assert line in results, (
-        f"The runner ended before the block at line {line} "
+    process = processes[where]
+    assert where in results, (
+        f"The runner ended before the block at {where} "
         f"(exit code {process.returncode}):\n{process.stderr[-3000:]}"
     )
-    assert results[line]["error"] is None, results[line]["error"]
+    assert results[where]["error"] is None, results[where]["error"]
 
 
 def _defined_flags(module):

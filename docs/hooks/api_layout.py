@@ -39,7 +39,9 @@ def wheel_layout(directory):
     for entry in os.listdir(os.path.join(ROOT, "sdn_tf")):
         os.symlink(os.path.join(ROOT, "sdn_tf", entry), os.path.join(package, entry))
     for name, source in checkout_subpackages().items():
-        os.symlink(os.path.join(ROOT, source), os.path.join(package, name.split(".")[1]))
+        os.symlink(
+            os.path.join(ROOT, source), os.path.join(package, name.split(".")[1])
+        )
     return directory
 
 
