@@ -18,8 +18,14 @@ measured in the same run. Also, from the same run:
     python bench/spatial_dependency_bench.py                # the table
     python bench/spatial_dependency_bench.py --scales=32 --precision=mixed_bfloat16
     python bench/spatial_dependency_bench.py --scales=32 --channels=32
+    python bench/spatial_dependency_bench.py --plot=docs/images/bench_ratios.png
+
+--plot draws the ratios against the image size (each layer's time over
+Conv2D 3x3's, and the authors' layer's time over ours); --output_json keeps
+every median and interquartile range.
 """
 
+import json
 import os
 import sys
 import time
@@ -70,6 +76,9 @@ flags.DEFINE_enum(
 
 SDN_DIRECTIONS = {"1dir-SDN": ("down",), "2dir-SDN": ("down", "right")}
 GRAPH_SUFFIX = "-graph"
+
+flags.DEFINE_string("plot", "", "Draw the ratios against the scale into this PNG.")
+flags.DEFINE_string("output_json", "", "Save every timing to this JSON file.")
 
 
 def sdn_variants(native_kernel="auto"):
@@ -317,6 +326,87 @@ def format_authors(results, scales, passes, variants):
     return "\n".join(lines)
 
 
+def draw_ratios(results, scales, passes, variants, authors, path, title):
+    """A PNG of the ratios against the scale: per pass, each layer's median
+    over Conv2D 3x3's and, with the authors' layer timed, theirs over ours."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = 2 if authors else 1
+    figure, axes = plt.subplots(1, columns, figsize=(5.5 * columns, 4), squeeze=False)
+    to_conv, to_authors = axes[0][0], axes[0][-1]
+    names = ["5x5CNN", *sdn_names(variants)]
+    styles = {"forward": "-", "forward+backward": "--"}
+    for pass_name in passes:
+        conv = np.array([results[(pass_name, s, "3x3CNN")][0] for s in scales])
+        for name in names:
+            ours = np.array([results[(pass_name, s, name)][0] for s in scales])
+            to_conv.plot(
+                scales,
+                ours / conv,
+                styles[pass_name],
+                marker="o",
+                color=f"C{names.index(name)}",  # one colour per layer
+                label=f"{name}, {pass_name}",
+            )
+        if authors:
+            theirs = np.array(
+                [results[(pass_name, s, "authors-2dir-SDN")][0] for s in scales]
+            )
+            for suffix in variants:
+                ours = np.array(
+                    [results[(pass_name, s, "2dir-SDN" + suffix)][0] for s in scales]
+                )
+                to_authors.plot(
+                    scales,
+                    theirs / ours,
+                    styles[pass_name],
+                    marker="o",
+                    color=f"C{names.index('2dir-SDN' + suffix)}",
+                    label=f"2dir-SDN{suffix}, {pass_name}",
+                )
+    to_conv.set(
+        xlabel="image size (height = width)",
+        ylabel="time / Conv2D 3x3's (same run)",
+        title="Against Conv2D 3x3",
+    )
+    if authors:
+        to_authors.axhline(1.0, color="grey", linewidth=0.8)
+        to_authors.set(
+            xlabel="image size (height = width)",
+            ylabel="authors' time / ours (above 1: ours faster)",
+            title="Against the authors' layer (PyTorch)",
+        )
+    for ax in axes[0]:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(scales, [str(s) for s in scales])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def save_json(results, path, settings):
+    """Every timing as {"pass|scale|name": [median ms, IQR ms]}."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(
+            {
+                "settings": settings,
+                "results": {
+                    f"{p}|{s}|{n}": list(timing)
+                    for (p, s, n), timing in results.items()
+                },
+            },
+            f,
+            indent=2,
+        )
+
+
 def _authors_available(setting, precision):
     if setting == "false":
         return False
@@ -371,6 +461,26 @@ def main(argv):
     print(format_matmul_rate(results, scales, FLAGS.batch, FLAGS.channels, variants))
     if authors:
         print(format_authors(results, scales, passes, variants))
+    settings = dict(
+        machine=machine.describe(),
+        batch=FLAGS.batch,
+        channels=FLAGS.channels,
+        precision=FLAGS.precision,
+        native_kernel=FLAGS.native_kernel,
+        repeats=FLAGS.repeats,
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )
+    if FLAGS.output_json:
+        save_json(results, FLAGS.output_json, settings)
+    if FLAGS.plot:
+        title = (
+            f"{machine.cpu_model()}; batch {FLAGS.batch}, C = F = {FLAGS.channels}, "
+            f"{FLAGS.precision}, {settings['date']}"
+        )
+        path = draw_ratios(
+            results, scales, passes, variants, authors, FLAGS.plot, title
+        )
+        print(f"Ratios drawn: {path}")
 
 
 if __name__ == "__main__":
