@@ -60,6 +60,12 @@ from sdn_tf.train.configs import density, disentangle  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_boolean("quick", False, "Tiny models, a few steps, one seed.")
 flags.DEFINE_integer("seeds", 3, "Seeds per model (mean and spread).")
+flags.DEFINE_integer(
+    "first_seed",
+    0,
+    "The first seed (--first_seed=2 --seeds=1 runs seed 2 alone, e.g. in a "
+    "second process; --table_from joins the seeds of density_curve files).",
+)
 flags.DEFINE_list("rows", ["density_curve", "vae", "disentanglement"], "Claims to run.")
 flags.DEFINE_string("figures_dir", None, "Where rows that draw write their PNGs.")
 flags.DEFINE_string("output_json", None, "Also write every number here.")
@@ -676,7 +682,9 @@ ROWS = {
 def main(argv):
     del argv
     if FLAGS.table_from:
-        print(table_from(FLAGS.table_from))
+        results, settings, seeds = saved_results(FLAGS.table_from)
+        print(markdown(results, settings, seeds))
+        draw_curve(results)
         return
     unknown = set(FLAGS.rows) - set(ROWS)
     if unknown:
@@ -685,7 +693,9 @@ def main(argv):
     settings = _settings(FLAGS.quick)
     for key in ("curve_steps", "density_steps", "vae_steps", "disentangle_steps"):
         settings[key] = max(2, int(settings[key] * FLAGS.step_scale))
-    seeds = list(range(1 if FLAGS.quick else FLAGS.seeds))
+    seeds = list(
+        range(FLAGS.first_seed, FLAGS.first_seed + (1 if FLAGS.quick else FLAGS.seeds))
+    )
     for line in machine.describe():
         print(line)
     print(time.strftime("Date: %Y-%m-%d %H:%M UTC", time.gmtime()))
@@ -719,26 +729,38 @@ def main(argv):
         else:
             results[row] = ROWS[row](settings, seeds, say)
         save()
-    if FLAGS.figures_dir and "density_curve" in results:
-        os.makedirs(FLAGS.figures_dir, exist_ok=True)
-        path = os.path.join(FLAGS.figures_dir, "density_curve.png")
-        print(f"Density curve: {density_curve.draw(results['density_curve'], path)}")
+    draw_curve(results)
     print()
     print(markdown(results, settings, seeds))
     print(f"Total: {(time.perf_counter() - started) / 60:.1f} min")
 
 
-def table_from(paths):
-    """The table of rows saved by earlier runs' --output_json (one row may
-    come from each, e.g. rows run on different days of the same machine)."""
+def draw_curve(results):
+    """With --figures_dir, the density curve's PNG (and its numbers) there."""
+    if FLAGS.figures_dir and "density_curve" in results:
+        os.makedirs(FLAGS.figures_dir, exist_ok=True)
+        path = os.path.join(FLAGS.figures_dir, "density_curve.png")
+        print(f"Density curve: {density_curve.draw(results['density_curve'], path)}")
+        with open(os.path.splitext(path)[0] + ".json", "w", encoding="utf-8") as f:
+            json.dump(results["density_curve"], f, indent=2)
+
+
+def saved_results(paths):
+    """(results, settings, seeds) of --output_json files, joined."""
     results, settings, seeds = {}, {}, []
     for path in paths:
         with open(path, encoding="utf-8") as f:
             saved = json.load(f)
         settings.update(saved.pop("settings"))
-        seeds = saved.pop("seeds")
+        new_seeds = saved.pop("seeds")
+        if "density_curve" in saved and "density_curve" in results:
+            saved["density_curve"] = density_curve.joined(
+                results["density_curve"], saved["density_curve"]
+            )
+            new_seeds = sorted(set(seeds) | set(new_seeds))
+        seeds = new_seeds
         results.update(saved)
-    return markdown(results, settings, seeds)
+    return results, settings, seeds
 
 
 if __name__ == "__main__":

@@ -101,6 +101,20 @@ def curve_row(settings, seeds, say, on_progress=None):
 # --- Reading the curves -------------------------------------------------------
 
 
+def joined(first, second):
+    """The curves of two runs of the row (other seeds, same settings)."""
+    if (first["steps"], first["every"]) != (second["steps"], second["every"]):
+        raise ValueError(
+            "density curves of different settings: steps/every "
+            f"{first['steps']}/{first['every']} and "
+            f"{second['steps']}/{second['every']}"
+        )
+    result = dict(first)
+    for name, *_ in MODELS:
+        result[name] = first.get(name, []) + second.get(name, [])
+    return result
+
+
 def by_step(runs_records):
     """(steps [S], bpd [seeds, S]) of one model's runs."""
     steps = np.array([r["step"] for r in runs_records[0]])

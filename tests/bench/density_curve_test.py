@@ -54,3 +54,21 @@ def test_seconds_grid_covers_only_the_time_every_run_covers(points):
     }
     grid = density_curve.seconds_grid(results, points)
     assert grid[0] == 100.0 and grid[-1] == 150.0 and len(grid) == points
+
+
+def test_curves_of_other_seeds_join_into_one_row():
+    first = {"steps": 300, "every": 100, "sdn": _runs([[6.0, 5.0, 4.0]], 0.5)}
+    first["iaf"] = _runs([[6.5, 5.5, 4.5]], 0.2)
+    second = {"steps": 300, "every": 100, "sdn": _runs([[5.0, 4.0, 3.0]], 0.5)}
+    second["iaf"] = _runs([[6.0, 5.0, 4.0]], 0.2)
+    joined = density_curve.joined(first, second)
+    assert joined["sdn"] == first["sdn"] + second["sdn"]
+    assert joined["iaf"] == first["iaf"] + second["iaf"]
+    _, bpd = density_curve.by_step(joined["sdn"])
+    assert bpd.shape == (2, 3)
+
+
+def test_curves_of_other_settings_do_not_join():
+    first = {"steps": 300, "every": 100, "sdn": [], "iaf": []}
+    with pytest.raises(ValueError, match="steps/every 300/100 and 400/100"):
+        density_curve.joined(first, dict(first, steps=400))
