@@ -74,6 +74,11 @@ setuptools.setup(
             # The layers' tests under Keras' JAX backend (CPU): jax.jit,
             # lax.scan and custom_vjp as Keras 3.10+ uses them.
             "jax[cpu]>=0.4.34,<0.11",
+            # The layers' tests under Keras' PyTorch backend (about a minute
+            # of the suite). Pinned: pip takes this version's CPU build from
+            # the project machines' wheel directory, where a range would
+            # fetch a CUDA build of several GB. Never a default requirement.
+            "torch==2.13.0",
             # The claims and bench scripts' plots (bench/density_curve.py).
             "matplotlib>=3.8,<4",
         ]

@@ -182,25 +182,29 @@ def sdn_forward_flops(batch, scale, channels, directions):
     return 2 * per_position * batch * scale * scale
 
 
-def _authors_fns(scale, batch, channels, backward):
-    """{name: callable} timing the authors' algorithm and torch's Conv2d 3x3."""
+def authors_fns(scale, batch, channels, backward, device="cpu"):
+    """{(pass, name): callable} timing the authors' algorithm and torch's
+    Conv2d 3x3 on `device` (a torch device name); each call waits for its
+    result."""
     import authors_layer
     import torch
 
-    torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
-    x = torch.randn(batch, channels, scale, scale)
+    x = torch.randn(batch, channels, scale, scale, device=device)
     layers = {
         "torch-3x3CNN": torch.nn.Conv2d(channels, channels, 3, padding=1),
         "authors-2dir-SDN": authors_layer.AuthorsSDNLayer(
             channels, channels, SDN_DIRECTIONS["2dir-SDN"]
         ),
     }
+    for layer in layers.values():
+        layer.to(device)
 
     def forward(layer):
         def run():
             with torch.no_grad():
                 layer(x)
+            torch_synchronize(device)
 
         return run
 
@@ -208,6 +212,7 @@ def _authors_fns(scale, batch, channels, backward):
         def run():
             inputs = x.clone().requires_grad_(True)
             layer(inputs).sum().backward()
+            torch_synchronize(device)
 
         return run
 
@@ -220,6 +225,14 @@ def _authors_fns(scale, batch, channels, backward):
             }
         )
     return fns
+
+
+def torch_synchronize(device):
+    """Waits for the work queued on a torch `device` (CUDA runs asynchronously)."""
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def measure(scales, batch, channels, repeats, jit_compile, backward, authors, variants):
@@ -249,7 +262,7 @@ def measure(scales, batch, channels, repeats, jit_compile, backward, authors, va
                 fns.update(
                     {
                         name: fn
-                        for (p, name), fn in _authors_fns(
+                        for (p, name), fn in authors_fns(
                             scale, batch, channels, backward
                         ).items()
                         if p == pass_name
@@ -407,7 +420,9 @@ def save_json(results, path, settings):
         )
 
 
-def _authors_available(setting, precision):
+def authors_available(setting, precision):
+    """Whether to time the authors' layer (--authors); says why not, or raises
+    SystemExit where --authors=true cannot be met."""
     if setting == "false":
         return False
     problem = None
@@ -439,7 +454,11 @@ def main(argv):
     keras.config.set_dtype_policy(FLAGS.precision)
     jit = {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
     scales = [int(s) for s in FLAGS.scales]
-    authors = _authors_available(FLAGS.authors, FLAGS.precision)
+    authors = authors_available(FLAGS.authors, FLAGS.precision)
+    if authors:
+        import torch
+
+        torch.set_num_threads(os.cpu_count())  # as many as TensorFlow's
     print(
         f"batch={FLAGS.batch} C=F={FLAGS.channels} precision={FLAGS.precision} "
         f"sweep jit_compile={FLAGS.jit_compile} "

@@ -74,9 +74,9 @@ with startup.quiet_start(sys.argv, command=startup.started_as_a_command()):
 
     from sdn_tf import layers  # noqa: F401
 
-    # The layers also run under JAX (sdn_tf.layers.SUPPORTED_BACKENDS,
-    # checked when a layer is made); data and distributions are imported with
-    # the TensorFlow backend only, so a JAX program that uses the layers does
-    # not load TFP and TFDS.
+    # The layers also run under JAX and PyTorch
+    # (sdn_tf.layers.SUPPORTED_BACKENDS, checked when a layer is made); data
+    # and distributions are imported with the TensorFlow backend only, so a
+    # JAX or PyTorch program that uses the layers does not load TFP and TFDS.
     if keras.backend.backend() == "tensorflow":
         from sdn_tf import data, distributions  # noqa: F401

@@ -1,6 +1,7 @@
 """Keras layers of sdn_tf. Every layer is registered for saving under "sdn_tf".
 
-They run under Keras' TensorFlow and JAX backends (SUPPORTED_BACKENDS).
+They run under Keras' TensorFlow, JAX and PyTorch backends
+(SUPPORTED_BACKENDS).
 """
 
 from sdn_tf.layers.correction import correction_sweep

@@ -10,9 +10,10 @@ A spatial dependency layer maps a feature map X to X' in three stages:
   3. project-out  X' = conv1x1(I')
 
 The correction sweep (Algorithm 1, as a GRU cell over the three neighbours in
-the previous row) lives in `correction.py` (TensorFlow) and `correction_jax.py`
-(JAX); the layers pick the one of Keras' backend (`_sweep_for_backend`). All
-other math here is `keras.ops`, so the layers run on either backend.
+the previous row) lives in `correction.py` (TensorFlow), `correction_jax.py`
+(JAX) and `correction_torch.py` (PyTorch); the layers pick the one of Keras'
+backend (`_sweep_for_backend`). All other math here is `keras.ops`, so the
+layers run on any of the three backends.
 """
 
 import logging
@@ -27,7 +28,7 @@ from sdn_tf.layers import correction_native
 from sdn_tf.layers.weight_norm import convolution
 
 # The Keras backends with a sweep implementation (see _sweep_for_backend).
-SUPPORTED_BACKENDS = ("tensorflow", "jax")
+SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
 
 # Direction name -> (axis the sweep walks along, whether it starts at the end).
 DIRECTIONS = {
@@ -219,23 +220,28 @@ def _sweep_for_backend(jit_compile, native_kernel, state_dtype):
     where `native_kernel` takes it, else `correction.correction_sweep`,
     compiled as `jit_compile` asks. JAX: `correction_jax.correction_sweep`,
     always compiled by jax.jit (JAX has no uncompiled graph to choose
-    instead); `native_kernel=True` raises there.
+    instead). PyTorch: `correction_torch.correction_sweep`, always eager
+    (`jit_compile` does not apply). `native_kernel=True` raises on both.
     """
     backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _tensorflow_sweep(jit_compile, native_kernel, state_dtype)
+    if backend not in SUPPORTED_BACKENDS:
+        raise _unsupported_backend(backend)
+    if native_kernel is True:
+        raise ValueError(
+            "Received an invalid value for argument `native_kernel`: the "
+            f"native sweep kernel is a TensorFlow op, but Keras runs on "
+            f"{backend!r}. Use native_kernel='auto' or False."
+        )
+    # Imported here so that installs without JAX or PyTorch never import them.
     if backend == "jax":
-        if native_kernel is True:
-            raise ValueError(
-                "Received an invalid value for argument `native_kernel`: the "
-                "native sweep kernel is a TensorFlow op, but Keras runs on "
-                "'jax'. Use native_kernel='auto' or False."
-            )
-        # Imported here so that TensorFlow-only installs never import JAX.
         from sdn_tf.layers import correction_jax
 
         return correction_jax.correction_sweep
-    if backend == "tensorflow":
-        return _tensorflow_sweep(jit_compile, native_kernel, state_dtype)
-    raise _unsupported_backend(backend)
+    from sdn_tf.layers import correction_torch
+
+    return correction_torch.correction_sweep
 
 
 def _unsupported_backend(backend):
@@ -377,10 +383,11 @@ class SpatialDependency(keras.layers.Layer):
     state). The output has the compute dtype of the policy. The native
     kernel (`native_kernel`) computes its sweeps' matmuls in float32 too.
 
-    Backends: the layer runs under Keras' TensorFlow and JAX backends, with
-    the same weights, config and `.keras` files; each has its own sweep
-    (`correction.py`, `correction_jax.py`; on TensorFlow CPUs the native
-    kernel, `correction_native.py`) and the rest is `keras.ops`.
+    Backends: the layer runs under Keras' TensorFlow, JAX and PyTorch
+    backends, with the same weights, config and `.keras` files; each has its
+    own sweep (`correction.py`, `correction_jax.py`, `correction_torch.py`;
+    on TensorFlow CPUs the native kernel, `correction_native.py`) and the
+    rest is `keras.ops`.
 
     Args:
       filters: positive int, output channels.
@@ -404,7 +411,8 @@ class SpatialDependency(keras.layers.Layer):
         uses XLA when a GPU is visible (on CPUs the plain graph is faster).
         Independent of `model.compile(jit_compile=...)`, which compiles the
         whole step. TensorFlow only: under JAX the sweeps are always
-        compiled (jax.jit). Defaults to "auto".
+        compiled (jax.jit), under PyTorch they run eagerly. Defaults to
+        "auto".
       correct_first_row: bool. True (Algorithm 1 of the paper) corrects the
         first row of every sweep from zero neighbours. False leaves it as it
         enters the sweep (for the first sweep I = tanh(conv(X))) and corrects
@@ -425,7 +433,9 @@ class SpatialDependency(keras.layers.Layer):
         never takes it; the environment variable SDN_TF_NATIVE=1/0 overrides
         the argument (see `sdn_tf.native`). Exported SavedModels always hold
         the graph path. The kernel computes in float32 under mixed-precision
-        policies. Defaults to "auto".
+        policies. A TensorFlow op: under JAX and PyTorch "auto" and False
+        run the backend's sweep, True raises a ValueError. Defaults to
+        "auto".
       **kwargs: base Layer arguments (name, dtype, trainable, ...).
 
     Input shape:
@@ -438,11 +448,11 @@ class SpatialDependency(keras.layers.Layer):
       padding gives.
 
     Raises:
-      ValueError: on a Keras backend other than TensorFlow and JAX, on an
-        invalid argument, on an input of rank other than 4 or with unknown
-        channels, on a 'valid' projection larger than the input, and on
-        `transpose=True` with strides larger than kernel_size (which would
-        leave output pixels that no input reaches).
+      ValueError: on a Keras backend other than TensorFlow, JAX and
+        PyTorch, on an invalid argument, on an input of rank other than 4 or
+        with unknown channels, on a 'valid' projection larger than the
+        input, and on `transpose=True` with strides larger than kernel_size
+        (which would leave output pixels that no input reaches).
 
     Example:
 

@@ -81,7 +81,8 @@ def gradient_function(model):
     cotangent), on any backend, with the model's current weights.
 
     Under JAX the function is compiled once (op by op, JAX would compile
-    every op alone) and reused while only the weights change.
+    every op alone) and reused while only the weights change; under PyTorch
+    it runs eagerly, with torch.autograd.
 
     Args:
       model: a built layer or model with one input and one output.
@@ -119,15 +120,28 @@ def gradient_function(model):
             (_, outputs), (d_variables, d_inputs) = grad_fn(values, inputs, cotangent)
             return outputs, d_inputs, d_variables
 
+    elif backend == "torch":
+        import torch
+
+        def gradients(inputs, cotangent):
+            x = keras.ops.convert_to_tensor(inputs).requires_grad_()
+            outputs = model(x)
+            loss = (outputs * keras.ops.cast(cotangent, outputs.dtype)).sum()
+            d_inputs, *d_variables = torch.autograd.grad(
+                loss, [x, *(v.value for v in variables)]
+            )
+            return outputs, d_inputs, d_variables
+
     else:
         raise NotImplementedError(f"no gradients on the {backend!r} backend here")
 
     def numpy_gradients(inputs, cotangent):
         outputs, d_inputs, d_variables = gradients(inputs, cotangent)
+        to_numpy = keras.ops.convert_to_numpy  # from any backend's device
         return (
-            np.asarray(outputs),
-            np.asarray(d_inputs),
-            {v.path: np.asarray(g) for v, g in zip(variables, d_variables)},
+            to_numpy(outputs),
+            to_numpy(d_inputs),
+            {v.path: to_numpy(g) for v, g in zip(variables, d_variables)},
         )
 
     return numpy_gradients

@@ -1,10 +1,10 @@
 """The layers' properties on whichever Keras backend this process runs.
 
 Not collected by the suite's own run (no `_test` suffix): backends_test.py
-runs this file with pytest in a subprocess whose KERAS_BACKEND is set before
-Keras is imported, so the checks run under JAX. Nothing here is specific
-to one backend, so `KERAS_BACKEND=tensorflow python -m pytest -n 0 <this
-file>` runs the same checks under TensorFlow.
+runs this file with pytest in subprocesses whose KERAS_BACKEND is set
+before Keras is imported, so the checks run under JAX and under PyTorch.
+Nothing here is specific to one backend, so `KERAS_BACKEND=tensorflow
+python -m pytest -n 0 <this file>` runs the same checks under TensorFlow.
 
 A selection of the TensorFlow tests' properties (spatial_dependency_test.py,
 spatial_broadcast_test.py), on tiny shapes that several checks share, since
@@ -13,20 +13,24 @@ NumPy reference for every direction, for non-square input and for a
 strided project-in; causality and long range; Table 5's parameter counts;
 a `fit` step and the numerics under mixed precision.
 
-The last section compares outputs and gradients with TensorFlow's, on a
+The last section compares outputs and gradients across backends, on a
 model of every layer (weight-normalized and transposed convolutions
 included) whose TensorFlow gradients the TensorFlow tests check against
-finite differences in float64. The JAX sweep's own gradient is checked
-against finite differences in correction_jax_checks.py: Keras' JAX backend
-computes some ops of a float64 layer (tanh) in float32, too coarse for
-finite differences through the whole layer.
+finite differences in float64. The JAX and PyTorch sweeps' own gradients
+are checked against finite differences in correction_jax_checks.py and
+correction_torch_checks.py: Keras' JAX backend computes some ops of a
+float64 layer (tanh) in float32, too coarse for finite differences
+through the whole layer.
 
-With SDN_CROSS_BACKEND_DIR set, the checks of the last section also load
-the `.keras` file backends_test.py saved under TensorFlow there, and save
-one for it to load.
+With SDN_CROSS_BACKEND_DIR set, the checks of the last section load the
+`.keras` files saved there under the backends SDN_CROSS_BACKEND_LOAD names
+(comma-separated; TensorFlow's by default), each with the outputs and
+gradients its backend gave, and save one of this backend for the others
+to load.
 """
 
 import os
+import sys
 
 import keras
 import numpy as np
@@ -196,49 +200,94 @@ def test_invalid_arguments_raise(kwargs, message):
         SpatialDependency(**{"filters": 2, "num_features": 3, **kwargs})
 
 
+def test_sdn_tf_leaves_tfp_and_tfds_out_on_other_backends():
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("under TensorFlow sdn_tf imports its data and distributions")
+    import sdn_tf
+
+    assert keras.backend.backend() in sdn_tf.layers.SUPPORTED_BACKENDS
+    assert "tensorflow_probability" not in sys.modules
+    assert "tensorflow_datasets" not in sys.modules
+
+
+def test_the_native_kernel_is_required_on_tensorflow_only():
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("the native kernel's own tests: correction_native_test.py")
+    x = sdn_test_case.random_inputs(SHAPE)
+    with pytest.raises(ValueError, match="argument `native_kernel`.*TensorFlow op"):
+        SpatialDependency(3, 4, native_kernel=True)(x)
+    # "auto" takes the backend's own sweep.
+    assert SpatialDependency(3, 4, native_kernel="auto")(x).shape == SHAPE[:3] + (3,)
+
+
 # --- Across backends (SDN_CROSS_BACKEND_DIR from backends_test.py) --------
 
 cross_backend = pytest.mark.skipif(
     CROSS_BACKEND_DIR is None, reason="run by backends_test.py"
 )
+# The backends whose `.keras` files this run loads (backends_test.py saves
+# TensorFlow's before any run; a run saves its own for the runs after it).
+LOADED_BACKENDS = os.environ.get("SDN_CROSS_BACKEND_LOAD", "tensorflow").split(",")
+# Seeds of the noise that gives each backend's saved file weights of its own.
+NOISE_SEEDS = {"jax": 7, "torch": 8}
 
 
 @pytest.fixture(scope="module")
-def model_of_another_backend():
-    """The model backends_test.py saved under TensorFlow, its inputs, outputs
-    and gradients, and the gradient function of the model loaded here."""
-    model = keras.saving.load_model(os.path.join(CROSS_BACKEND_DIR, "saved.keras"))
-    saved = np.load(os.path.join(CROSS_BACKEND_DIR, "saved.npz"))
-    return model, saved, sdn_test_case.gradient_function(model)
+def saved_run():
+    """f(backend) -> (the model of the `.keras` file `backend` saved, its
+    outputs and gradients by variable path, the gradient function of the
+    model loaded here), each file loaded once (under JAX the function is
+    compiled once and reused while only the weights change)."""
+    loaded = {}
+
+    def load(backend):
+        if backend not in loaded:
+            path = os.path.join(CROSS_BACKEND_DIR, backend)
+            model = keras.saving.load_model(f"{path}.keras")
+            gradients = sdn_test_case.gradient_function(model)
+            loaded[backend] = model, np.load(f"{path}.npz"), gradients
+        return loaded[backend]
+
+    return load
+
+
+@pytest.fixture(scope="module")
+def cross_backend_data():
+    """The input and the output's cotangent that every backend's outputs and
+    gradients are computed on."""
+    return np.load(os.path.join(CROSS_BACKEND_DIR, "inputs.npz"))
 
 
 @cross_backend
+@pytest.mark.parametrize("backend", LOADED_BACKENDS)
 def test_keras_file_of_another_backend_gives_its_outputs_and_gradients(
-    model_of_another_backend,
+    backend, saved_run, cross_backend_data
 ):
-    model, saved, gradients = model_of_another_backend
-    outputs, d_inputs, d_weights = gradients(saved["inputs"], saved["cotangent"])
+    assert backend != keras.backend.backend()
+    model, saved, gradients = saved_run(backend)
+    outputs, d_inputs, d_weights = gradients(
+        cross_backend_data["inputs"], cross_backend_data["cotangent"]
+    )
     np.testing.assert_allclose(outputs, saved["outputs"], atol=1e-5)
     np.testing.assert_allclose(d_inputs, saved["d_inputs"], atol=1e-5)
     assert len(d_weights) == len(model.trainable_variables)
+    assert sorted(d_weights) == sorted(set(saved.files) - {"outputs", "d_inputs"})
     for path, gradient in d_weights.items():
         np.testing.assert_allclose(gradient, saved[path], atol=1e-5, err_msg=path)
 
 
 @cross_backend
-def test_saves_a_keras_file_for_another_backend(model_of_another_backend):
-    # New weights (the loaded ones moved by seeded noise), so that loading
-    # this file back under TensorFlow is a check of its own.
-    model, saved, gradients = model_of_another_backend
-    rng = np.random.default_rng(7)
+def test_saves_a_keras_file_for_another_backend(saved_run, cross_backend_data):
+    # New weights (TensorFlow's moved by this backend's seeded noise), so
+    # that loading this file under another backend is a check of its own.
+    backend = keras.backend.backend()
+    model, _, gradients = saved_run("tensorflow")
+    rng = np.random.default_rng(NOISE_SEEDS[backend])
     for v in model.weights:
         v.assign(_numpy(v) + rng.normal(scale=0.1, size=v.shape).astype(v.dtype))
-    outputs, d_inputs, d_weights = gradients(saved["inputs"], saved["cotangent"])
-    backend = keras.backend.backend()
-    model.save(os.path.join(CROSS_BACKEND_DIR, f"{backend}.keras"))
-    np.savez(
-        os.path.join(CROSS_BACKEND_DIR, f"{backend}.npz"),
-        outputs=outputs,
-        d_inputs=d_inputs,
-        **d_weights,
+    outputs, d_inputs, d_weights = gradients(
+        cross_backend_data["inputs"], cross_backend_data["cotangent"]
     )
+    path = os.path.join(CROSS_BACKEND_DIR, backend)
+    model.save(f"{path}.keras")
+    np.savez(f"{path}.npz", outputs=outputs, d_inputs=d_inputs, **d_weights)

@@ -1,14 +1,25 @@
-"""The layers under Keras' JAX backend, and across TensorFlow and JAX.
+"""The layers under Keras' JAX and PyTorch backends, and across all three.
 
 Keras picks its backend once per process, when it is first imported, so the
-JAX checks (backend_checks.py for the layers, correction_jax_checks.py for
-the JAX sweep) run with pytest in one subprocess with KERAS_BACKEND=jax.
-Before it starts, this process saves a model of every layer under
-TensorFlow with its outputs and gradients; the subprocess loads it and must
-give the same, then saves one of its own, which must load here with the
-outputs and gradients JAX gave.
+checks of the other backends (backend_checks.py for the layers,
+correction_jax_checks.py and correction_torch_checks.py for their sweeps)
+run with pytest in subprocesses with KERAS_BACKEND set. Before they start,
+this process saves a model of every layer under TensorFlow with its outputs
+and gradients. Then, in order:
+
+  1. JAX: its checks; it loads TensorFlow's file and must give the same,
+     then saves one of its own (new weights).
+  2. PyTorch: its checks; it loads TensorFlow's and JAX's files, then saves
+     its own.
+  3. JAX again, the loading check alone: it loads PyTorch's file.
+
+Last, this process loads JAX's and PyTorch's files. Every backend thus
+loads every other backend's `.keras` file and gives the outputs and
+gradients that backend gave. Without PyTorch installed the PyTorch steps
+are skipped, with the reason.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -27,11 +38,15 @@ from sdn_tf.layers import (
 ROOT = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 )
-CHECKS = [
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
-    for name in ("backend_checks.py", "correction_jax_checks.py")
-]
-SUBPROCESS_SECONDS = 300  # it takes about 50 s on two busy CPU cores
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAYER_CHECKS = os.path.join(HERE, "backend_checks.py")
+SWEEP_CHECKS = {
+    "jax": os.path.join(HERE, "correction_jax_checks.py"),
+    "torch": os.path.join(HERE, "correction_torch_checks.py"),
+}
+# Each takes 40-60 s on two busy CPU cores; the loading check alone ~25 s.
+SUBPROCESS_SECONDS = 300
+NO_TORCH = "PyTorch is not installed (pip install torch, or the test extra)"
 
 
 def _model_of_every_layer():
@@ -62,8 +77,9 @@ def _model_of_every_layer():
 
 
 @pytest.fixture(scope="module")
-def jax_run(tmp_path_factory):
-    """(finished subprocess, directory of the files both backends saved)."""
+def directory(tmp_path_factory):
+    """The directory of the `.keras` files, holding TensorFlow's: the model,
+    the input and cotangent (inputs.npz), its outputs and gradients."""
     directory = tmp_path_factory.mktemp("cross_backend")
     keras.utils.set_random_seed(0)
     model = _model_of_every_layer()
@@ -72,64 +88,126 @@ def jax_run(tmp_path_factory):
     cotangent = rng.normal(size=(2, 6, 8, 3)).astype("float32")
     gradients = sdn_test_case.gradient_function(model)
     outputs, d_inputs, d_weights = gradients(inputs, cotangent)
-    model.save(str(directory / "saved.keras"))
+    model.save(str(directory / "tensorflow.keras"))
+    np.savez(directory / "inputs.npz", inputs=inputs, cotangent=cotangent)
     np.savez(
-        directory / "saved.npz",
-        inputs=inputs,
-        cotangent=cotangent,
-        outputs=outputs,
-        d_inputs=d_inputs,
-        **d_weights,
+        directory / "tensorflow.npz", outputs=outputs, d_inputs=d_inputs, **d_weights
     )
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "0", "-q", "-rs", *CHECKS],
+    return directory
+
+
+def _run_checks(backend, files, directory, loaded, keyword=None):
+    """pytest on `files` in a subprocess under Keras' `backend`, loading the
+    `.keras` files of the `loaded` backends; the finished process."""
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "SDN_CROSS_BACKEND_DIR": str(directory),
+        "SDN_CROSS_BACKEND_LOAD": ",".join(loaded),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    if backend == "jax":
+        # Hundreds of tiny programs, each run once: compiling them fast
+        # (without LLVM's optimizations) halves the run's time.
+        env["XLA_FLAGS"] = " ".join(
+            [os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0"]
+        ).strip()
+    if backend == "torch":
+        # Tiny tensors, op by op: on busy cores two intra-op threads that
+        # wait for each other at every op only cost time (1.25x here).
+        env["OMP_NUM_THREADS"] = "1"
+    selection = ["-k", keyword] if keyword else []
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "0", "-q", "-rs", *selection, *files],
         cwd=ROOT,
-        env={
-            **os.environ,
-            "KERAS_BACKEND": "jax",
-            "SDN_CROSS_BACKEND_DIR": str(directory),
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            # Hundreds of tiny programs, each run once: compiling them fast
-            # (without LLVM's optimizations) halves the run's time.
-            "XLA_FLAGS": " ".join(
-                [os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0"]
-            ).strip(),
-        },
+        env=env,
         capture_output=True,
         text=True,
         timeout=SUBPROCESS_SECONDS,
     )
-    return process, directory
 
 
-def test_layer_checks_pass_under_jax(jax_run):
-    process, _ = jax_run
+def _require_torch():
+    # Looked up, not imported: this process runs TensorFlow and needs no
+    # PyTorch of its own.
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip(NO_TORCH)
+
+
+@pytest.fixture(scope="module")
+def jax_run(directory):
+    return _run_checks(
+        "jax", [LAYER_CHECKS, SWEEP_CHECKS["jax"]], directory, ["tensorflow"]
+    )
+
+
+@pytest.fixture(scope="module")
+def torch_run(directory, jax_run):
+    _require_torch()
+    return _run_checks(
+        "torch", [LAYER_CHECKS, SWEEP_CHECKS["torch"]], directory, ["tensorflow", "jax"]
+    )
+
+
+@pytest.fixture(scope="module")
+def jax_loads_torch_run(directory, torch_run):
+    return _run_checks(
+        "jax",
+        [LAYER_CHECKS],
+        directory,
+        ["torch"],
+        keyword="keras_file_of_another_backend",
+    )
+
+
+def _assert_passed_without_skips(process):
     summary = process.stdout.strip().splitlines()[-1] if process.stdout else ""
     assert process.returncode == 0, process.stdout[-6000:] + process.stderr[-3000:]
     # The cross-backend checks ran too: nothing was skipped.
     assert " passed" in summary and "skipped" not in summary, process.stdout[-3000:]
 
 
-def test_keras_file_saved_under_jax_gives_its_outputs_and_gradients(jax_run):
-    _, directory = jax_run
-    if not (directory / "jax.keras").exists():
-        pytest.fail("the JAX run saved no model (see test_layer_checks_pass_under_jax)")
-    model = keras.saving.load_model(str(directory / "jax.keras"))
-    saved = np.load(directory / "saved.npz")
-    from_jax = np.load(directory / "jax.npz")
+def test_layer_checks_pass_under_jax(jax_run):
+    _assert_passed_without_skips(jax_run)
+
+
+def test_layer_checks_pass_under_torch(torch_run):
+    _assert_passed_without_skips(torch_run)
+
+
+def test_keras_file_saved_under_torch_loads_under_jax(jax_loads_torch_run):
+    _assert_passed_without_skips(jax_loads_torch_run)
+    assert "1 passed" in jax_loads_torch_run.stdout, jax_loads_torch_run.stdout
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_keras_file_saved_under_another_backend_gives_its_outputs_and_gradients(
+    backend, directory, request
+):
+    if backend == "torch":
+        _require_torch()
+    request.getfixturevalue(f"{backend}_run")
+    if not (directory / f"{backend}.keras").exists():
+        pytest.fail(f"the {backend} run saved no model (see its checks' test)")
+    model = keras.saving.load_model(str(directory / f"{backend}.keras"))
+    data = np.load(directory / "inputs.npz")
+    ours = np.load(directory / "tensorflow.npz")
+    theirs = np.load(directory / f"{backend}.npz")
     gradients = sdn_test_case.gradient_function(model)
-    outputs, d_inputs, d_weights = gradients(saved["inputs"], saved["cotangent"])
-    # The JAX weights are new ones: the outputs differ from the first model's.
-    assert np.abs(outputs - saved["outputs"]).max() > 1e-3
-    np.testing.assert_allclose(outputs, from_jax["outputs"], atol=1e-5)
-    np.testing.assert_allclose(d_inputs, from_jax["d_inputs"], atol=1e-5)
-    assert sorted(d_weights) == sorted(set(from_jax.files) - {"outputs", "d_inputs"})
+    outputs, d_inputs, d_weights = gradients(data["inputs"], data["cotangent"])
+    # Its weights are new ones: the outputs differ from the first model's.
+    assert np.abs(outputs - ours["outputs"]).max() > 1e-3
+    np.testing.assert_allclose(outputs, theirs["outputs"], atol=1e-5)
+    np.testing.assert_allclose(d_inputs, theirs["d_inputs"], atol=1e-5)
+    assert sorted(d_weights) == sorted(set(theirs.files) - {"outputs", "d_inputs"})
     for path, gradient in d_weights.items():
-        np.testing.assert_allclose(gradient, from_jax[path], atol=1e-5, err_msg=path)
+        np.testing.assert_allclose(gradient, theirs[path], atol=1e-5, err_msg=path)
 
 
 def test_layers_refuse_an_unsupported_backend(monkeypatch):
-    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    monkeypatch.setattr(keras.backend, "backend", lambda: "openvino")
     for cls in (SpatialDependency, ResSpatialDependency):
-        with pytest.raises(ValueError, match=r"\('tensorflow', 'jax'\).*'torch'"):
+        with pytest.raises(
+            ValueError, match=r"\('tensorflow', 'jax', 'torch'\).*'openvino'"
+        ):
             cls(2, 3)
