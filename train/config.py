@@ -275,6 +275,7 @@ def updated(config, **sections):
 
 
 def section_names(config):
+    """The names of `config`'s sections (model, data, optimizer, run, ...)."""
     return tuple(f.name for f in dataclasses.fields(config))
 
 
@@ -324,6 +325,8 @@ def from_dict(base, values):
 
 
 def as_tuples(value):
+    """`value` with every list, nested ones too, made a tuple (configs hold
+    immutable values; JSON gives lists)."""
     if isinstance(value, list):
         return tuple(as_tuples(v) for v in value)
     return value

@@ -30,6 +30,7 @@ from sdn_tf import arguments
 from sdn_tf.distributions import quantization
 
 OFFLINE_DATASETS = ("sdn_circles", "sdn_sprites", "sdn_shapes", "sdn_photo_patches")
+"""The TFDS datasets that ship with sdn_tf and build locally on first use."""
 
 _SHAPES3D_FACTORS = (
     "floor_hue",
@@ -100,6 +101,8 @@ PAPER_DATASETS = {
         ),
     ),
 }
+"""The papers' TFDS datasets `load` serves like the offline ones, by name,
+with how to provide each where it is not on the machine."""
 
 
 class DatasetUnavailableError(FileNotFoundError):

@@ -29,6 +29,8 @@ from sdn_tf.layers.weight_norm import convolution
 
 # The Keras backends with a sweep implementation (see _sweep_for_backend).
 SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
+"""The Keras backends the layers run under; making a layer under another
+raises a ValueError."""
 
 # Direction name -> (axis the sweep walks along, whether it starts at the end).
 DIRECTIONS = {

@@ -23,8 +23,9 @@ import tempfile
 import tensorflow as tf
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "correction_sweep.cc")
-# The C++ compiler to build with (a command on PATH or a path).
 COMPILER_VARIABLE = "SDN_TF_CXX"
+"""The environment variable naming the C++ compiler to build the kernel with
+(a command on PATH or a path); by default the first of c++ and g++."""
 DEFAULT_COMPILERS = ("c++", "g++")
 OPTIMIZATION_FLAGS = ["-O3", "-march=native", "-std=c++17", "-shared", "-fPIC"]
 # TensorFlow's Eigen does not compile with AVX512-FP16 enabled (a template

@@ -54,6 +54,9 @@ class Evaluation:
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The settings of `python -m train.density`: the SDNVAE's arguments
+    (`model`), the data, the optimizer, how to run and how to evaluate."""
+
     model: Model = dataclasses.field(default_factory=Model)
     data: Data = dataclasses.field(default_factory=Data)
     optimizer: Optimizer = dataclasses.field(default_factory=Optimizer)

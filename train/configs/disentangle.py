@@ -68,6 +68,9 @@ class Evaluation:
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The settings of `python -m train.disentangle`: the BetaVAE's arguments
+    (`model`), the data, the optimizer, how to run and what to measure."""
+
     model: Model = dataclasses.field(default_factory=Model)
     data: Data = dataclasses.field(default_factory=Data)
     optimizer: Optimizer = dataclasses.field(default_factory=Optimizer)
