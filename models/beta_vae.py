@@ -272,12 +272,14 @@ class BetaVAE(vae.VariationalModel):
 
     def _model_images(self, images):
         """Images on the [-1, 1] grid (checked) in the compute dtype."""
-        return ops.cast(vae.checked_images(images, self.num_bits), self.compute_dtype)
+        images = vae.checked_images(images, self.num_bits, self.image_shape)
+        return ops.cast(images, self.compute_dtype)
 
     def decode(self, z):
         """Images in [-1, 1] that latents stand for: the mode of p(x | z)
         (the mean for Bernoulli and Gaussian, the channel-by-channel mean for
         the logistic mixture; `observation.reconstruct`)."""
+        z = vae.checked_shape(tf.convert_to_tensor(z), (self.latent_dim,), "z", "codes")
         return self.observation.reconstruct(
             self.decoder(ops.cast(z, self.compute_dtype)), self.log_scale
         )

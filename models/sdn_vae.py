@@ -495,7 +495,7 @@ class SDNVAE(vae.VariationalModel):
     def log_weights(self, images, deterministic=False):
         """Per example: log p(x | z), KL per layer [layers, B] (top first), and
         log p(x | z) + log p(z) - log q(z), all float32 nats."""
-        images = vae.checked_images(images, self.num_bits)
+        images = vae.checked_images(images, self.num_bits, self.image_shape)
         q_ups = self._bottom_up(images)
         params, _, log_qs, log_ps = self._top_down(
             ops.shape(images)[0], q_ups=q_ups, deterministic=deterministic
@@ -535,7 +535,7 @@ class SDNVAE(vae.VariationalModel):
         """
         num_samples = arguments.positive_integer(num_samples, "num_samples")
         chunk = arguments.positive_integer(chunk, "chunk")
-        images = np.asarray(vae.checked_images(images, self.num_bits))
+        images = np.asarray(vae.checked_images(images, self.num_bits, self.image_shape))
         batch = len(images)
         running, total = np.full(batch, -np.inf), np.zeros(batch)
         done = 0
@@ -558,7 +558,7 @@ class SDNVAE(vae.VariationalModel):
     # Generation
     def encode(self, images):
         """z of every layer (top first), with posterior noise set to 0."""
-        images = vae.checked_images(images, self.num_bits)
+        images = vae.checked_images(images, self.num_bits, self.image_shape)
         q_ups = self._bottom_up(images)
         _, zs, _, _ = self._top_down(
             ops.shape(images)[0], q_ups=q_ups, deterministic=True
@@ -575,6 +575,10 @@ class SDNVAE(vae.VariationalModel):
             f"the latents of 1 to {self.depth} layers, top first",
             f"{len(zs)} tensors",
         )
+        zs = [
+            vae.checked_shape(tf.convert_to_tensor(z), shape, f"zs[{i}]", "latents")
+            for i, (z, shape) in enumerate(zip(zs, self.latent_shapes()))
+        ]
         if fixed_layers is not None:
             fixed_layers = arguments.integer_in_range(
                 fixed_layers, "fixed_layers", 0, len(zs)

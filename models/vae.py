@@ -120,8 +120,11 @@ def _nan_unless(finite, grads):
     ]
 
 
-def checked_images(images, num_bits=8):
+def checked_images(images, num_bits=8, image_shape=None):
     """Images as float32 on the [-1, 1] grid, or an error that says so.
+
+    With `image_shape` (H, W, C), also a non-empty batch of images of that
+    shape (see `checked_shape`).
 
     Integer images are taken for 8-bit pixels (0..255) and converted exactly
     as `quantization.from_uint8` does; integers outside 0..255 and float
@@ -133,6 +136,8 @@ def checked_images(images, num_bits=8):
     message; under XLA, which has no Assert, a batch of NaNs.
     """
     images = tf.convert_to_tensor(images)
+    if image_shape is not None:
+        images = checked_shape(images, image_shape, "images", "images")
     dtype = images.dtype
     if not (dtype.is_integer or dtype.is_floating) or dtype == tf.bool:
         raise ValueError(
@@ -162,6 +167,34 @@ def checked_images(images, num_bits=8):
         "values in [-1, 1] (8-bit pixels: pass them as uint8, or convert "
         "with sdn_tf.distributions.quantization.from_uint8), got values in",
     )
+
+
+def checked_shape(values, shape, name, what):
+    """`values` (a tensor), checked to be a non-empty batch of `shape`:
+    [N >= 1, *shape]. Sizes known now (eagerly, or a traced tensor's
+    static shape) raise a ValueError naming argument `name`; sizes known
+    only when a graph runs (an exported model's inputs) get graph asserts
+    with the same message. `what` names one item in the message."""
+    expected = [int(d) for d in shape]
+    message = (
+        f"Received an invalid value for argument `{name}`, expected a "
+        f"non-empty batch of {what} of shape {tuple(expected)} (shape "
+        f"(N, {', '.join(map(str, expected))}) with N >= 1), got shape"
+    )
+    static = values.shape
+    if static.rank is not None and (
+        static.rank != len(expected) + 1
+        or static[0] == 0
+        or any(d is not None and d != e for d, e in zip(static[1:], expected))
+    ):
+        raise ValueError(f"{message} {tuple(static.as_list())}.")
+    if tf.executing_eagerly():
+        return values
+    actual = tf.shape(values)
+    holds = (actual[0] > 0) & tf.reduce_all(tf.equal(actual[1:], expected))
+    assertion = tf.debugging.Assert(holds, [message, actual], name="batch_shape")
+    with tf.control_dependencies([assertion]):
+        return tf.identity(values)
 
 
 def checked_sampling(num_samples, temperature):

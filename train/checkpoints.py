@@ -17,6 +17,7 @@ so a rerun of the same command resumes and a different run refuses the
 directory.
 """
 
+import contextlib
 import glob
 import json
 import os
@@ -26,6 +27,8 @@ import tempfile
 
 import tensorflow as tf
 from absl import logging
+
+from sdn_tf.train import exits
 
 CHECKPOINTS = "checkpoints"
 _PREFIX = "ckpt"
@@ -38,6 +41,20 @@ class CheckpointWriteError(RuntimeError):
     on OutOfRangeError, which is how TensorFlow reports a full disk or a
     file-size limit.
     """
+
+
+class CheckpointsUnreadable(exits.Stop):
+    """A run has checkpoints and none of them can be read back (damaged)."""
+
+
+class CheckpointMismatchError(ValueError):
+    """A run's checkpoints are intact, but hold another model or optimizer
+    than the one restoring them: the model is wrong, not the files.
+    `failures` names each checkpoint and why it did not restore."""
+
+    def __init__(self, message, failures):
+        super().__init__(message)
+        self.failures = failures
 
 
 def training_step(model):
@@ -67,14 +84,36 @@ def complete_checkpoints(directory):
     return sorted(found)
 
 
+def is_intact(prefix):
+    """Whether every tensor of the checkpoint at `prefix` reads back
+    (TensorFlow checks each one's checksum as it reads it)."""
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (tf.errors.OpError, ValueError, IndexError, RuntimeError):
+        return False
+    return True
+
+
 def remove_temporary_saves(directory):
     """Deletes the `ckpt-N_temp/` directories of saves that never finished
-    (a killed process leaves them; at CIFAR scale they are gigabytes)."""
+    (a killed process leaves them; at CIFAR scale they are gigabytes), and
+    any file of that name, which would make every save of step N fail."""
     for path in glob.glob(os.path.join(directory, f"{_PREFIX}-*_temp")):
         logging.warning(
             "Removing %s, left by a checkpoint save that never ended.", path
         )
+        _remove(path)
+
+
+def _remove(path):
+    """Deletes the file or directory tree at `path`, if any."""
+    if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def _umask_mode():
@@ -165,11 +204,15 @@ class Checkpointer:
         """Restores the newest checkpoint that restores; returns its prefix.
 
         Raises:
-          RuntimeError: when there are checkpoints and none restores (the
-            run is not restarted from scratch over them).
+          CheckpointMismatchError: when there are checkpoints, none
+            restores, and every one reads back intact (they hold another
+            model or optimizer than this one).
+          CheckpointsUnreadable: when there are checkpoints and none
+            restores, some of them damaged (the run is not restarted from
+            scratch over them).
         """
         found = complete_checkpoints(self.run_directory)
-        failures = []
+        failures, failed = [], []
         for _, prefix in reversed(found):
             try:
                 self.checkpoint.restore(prefix).assert_existing_objects_matched()
@@ -177,6 +220,7 @@ class Checkpointer:
                 # A truncated data file raises IndexError, a bad index
                 # DataLossError: either way an older checkpoint may be intact.
                 failures.append(f"{prefix}.index/.data ({_cause(e)})")
+                failed.append(prefix)
                 logging.warning(
                     "Checkpoint %s cannot be restored (%s); trying an older one.",
                     prefix,
@@ -184,8 +228,17 @@ class Checkpointer:
                 )
                 continue
             return prefix, [p for s, p in found if s <= int(prefix.rsplit("-", 1)[1])]
+        if failures and all(is_intact(prefix) for prefix in failed):
+            # Moving intact checkpoints away would lose the run for nothing.
+            raise CheckpointMismatchError(
+                f"The checkpoints in {self.run_directory} are intact, but none "
+                "fits the model and optimizer being restored: "
+                + "; ".join(failures)
+                + ". The model was built with other settings than the run's.",
+                failures,
+            )
         if failures:
-            raise RuntimeError(
+            raise CheckpointsUnreadable(
                 f"None of the checkpoints in {self.run_directory} can be restored: "
                 + "; ".join(failures)
                 + ". Move them away to start the run anew, or restore an intact copy."
@@ -241,7 +294,7 @@ class Checkpointer:
         try:
             path = self.manager.save(checkpoint_number=step)
         except (tf.errors.OpError, OSError) as error:
-            shutil.rmtree(prefix + "_temp", ignore_errors=True)
+            _remove(prefix + "_temp")
             raise CheckpointWriteError(
                 f"Could not write checkpoint {prefix} at step {step}: "
                 f"{_cause(error)}. The newest complete checkpoint is still "

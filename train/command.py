@@ -3,8 +3,8 @@
 A command's config is its module's preset (--config), then the settings
 given on the command line (see train.config). `start` checks it before any
 work, resolves what the dataset decides and says what the run trains on
-and where it writes; `finish` exports and writes the summary; `exit_on`
-turns the errors a user should see as one line into one line.
+and where it writes; `finish` exports and writes the summary. How a
+command ends on an error its user should read: train/exits.py.
 
 A rerun of a finished run trains nothing: `earlier_summary` and
 `is_current` let a command keep the summary it wrote then (its training
@@ -18,12 +18,10 @@ import io
 import json
 import os
 import re
-import shlex
-import sys
 
 from absl import flags, logging
 
-from sdn_tf.train import checkpoints, loop, run_lock, runs
+from sdn_tf.train import checkpoints, exits, loop, runs
 from sdn_tf.train import config as config_lib
 from sdn_tf.train import export as export_lib
 
@@ -39,35 +37,38 @@ def define_flags(configs, flag_values=flags.FLAGS):
         configs.PRESETS[configs.DEFAULT](),
         default=configs.DEFAULT,
         renamed=configs.RENAMED,
+        retired=configs.RETIRED,
         flag_values=flag_values,
     )
 
 
 def config_from_flags(configs):
-    """The config the command line asks for; a bad one ends the process
-    with one line on stderr (exit code 2, as for a bad flag)."""
-    try:
+    """The config the command line asks for; a bad one is an exits.Refusal
+    (one line on stderr, exit code 2, as for a bad flag)."""
+    with exits.refusing():
         return config_lib.from_flags(
-            configs.PRESETS, configs.PRESETS[configs.DEFAULT]()
+            configs.PRESETS,
+            configs.PRESETS[configs.DEFAULT](),
+            renamed=configs.RENAMED,
+            retired=configs.RETIRED,
         )
-    except ValueError as error:
-        print(f"Error: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
 
 
 def start(config):
     """Checks `config` before any work (output_dir required and writable,
     every setting the command reads), resolves the model's image shape from
     the dataset, prints what the run trains on and where its outputs go,
-    and returns (config, strategy, console)."""
-    if not config.run.output_dir:
-        raise ValueError(
-            "Received an invalid value for argument `output_dir`: "
-            "a directory is required."
-        )
-    config.validate()
-    strategy = loop.prepare(config.run)  # checks output_dir first
-    config = runs.with_image_shape(config)  # unknown dataset: ValueError
+    and returns (config, strategy, console). A setting it refuses is an
+    exits.Refusal."""
+    with exits.refusing():
+        if not config.run.output_dir:
+            raise ValueError(
+                "Received an invalid value for argument `output_dir`: "
+                "a directory is required."
+            )
+        config.validate()
+        strategy = loop.prepare(config.run)  # checks output_dir first
+        config = runs.with_image_shape(config)  # unknown dataset: ValueError
     console = loop.console_for(strategy)
     run, replicas = config.run, strategy.num_replicas_in_sync
     batch = f"global batch {run.batch_size}"
@@ -115,28 +116,6 @@ def dataset_notices(console):
         return
     with contextlib.redirect_stdout(_DatasetNotices(console)):
         yield
-
-
-def command_line():
-    """The command this process runs, as the user would type it again."""
-    spec = getattr(sys.modules["__main__"], "__spec__", None)
-    program = ["python", "-m", spec.name] if spec else ["python", sys.argv[0]]
-    return shlex.join(program + sys.argv[1:])
-
-
-# What a command reports in one line, without a traceback (see exit_on).
-# FloatingPointError: an evaluation in which no batch was finite.
-RUN_ERRORS = (loop.TrainingStopped, run_lock.RunLockedError, FloatingPointError)
-
-
-def exit_on(stopped):
-    """Ends the process for one of RUN_ERRORS: one line on stderr, exit
-    code 1 (130 after Ctrl-C, with the command that resumes)."""
-    message = f"Error: {stopped}"
-    if isinstance(stopped, loop.TrainingInterrupted):
-        message = f"{stopped} To resume, run the same command again: {command_line()}"
-    print(message, file=sys.stderr, flush=True)
-    raise SystemExit(getattr(stopped, "exit_code", 1))
 
 
 # --- The summary -------------------------------------------------------------

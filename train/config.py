@@ -344,18 +344,16 @@ def identity(config):
 # --- Presets and files -----------------------------------------------------------
 
 
-def named(presets, name, argument="config"):
-    """presets[name](), or a config file's get_config() for a path ending .py."""
+def named(presets, name, argument="config", expected=None):
+    """presets[name](), or a config file's get_config() for a path ending .py.
+
+    Raises:
+      ValueError: for an unknown preset, a missing file, a file without
+        get_config, or a get_config() that returns no `expected` (a Config
+        class: another command's config, a dict or None).
+    """
     if name.endswith(".py"):
-        if not os.path.isfile(name):
-            raise ValueError(
-                f"Received an invalid value for argument `{argument}`: no config "
-                f"file {name!r}."
-            )
-        spec = importlib.util.spec_from_file_location("sdn_tf_user_config", name)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.get_config()
+        return _from_file(name, argument, expected)
     if name not in presets:
         raise ValueError(
             f"Received an invalid value for argument `{argument}`, expected one of "
@@ -364,15 +362,56 @@ def named(presets, name, argument="config"):
     return presets[name]()
 
 
+def _from_file(path, argument, expected):
+    """The config that the file at `path` gets from its get_config()."""
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}`: no config "
+            f"file {path!r}."
+        )
+    spec = importlib.util.spec_from_file_location("sdn_tf_user_config", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    get_config = getattr(module, "get_config", None)
+    if not callable(get_config):
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}`: the config file "
+            f"{path!r} defines no get_config(), which should return the settings."
+        )
+    config = get_config()
+    if expected is not None and not isinstance(config, expected):
+        kind = f"{expected.__module__}.{expected.__qualname__}"
+        raise ValueError(
+            f"Received an invalid value for argument `{argument}`: get_config() of "
+            f"{path!r} should return a {kind} (a preset of that module, updated), "
+            f"got {_described(config)}."
+        )
+    return config
+
+
+def _described(value):
+    """A value's kind, as an error message names it."""
+    if value is None:
+        return "None"
+    kind = type(value)
+    if kind.__module__ == "builtins":
+        return f"a {kind.__qualname__}"
+    return f"a {kind.__module__}.{kind.__qualname__}"
+
+
 # --- Command-line flags ----------------------------------------------------------
 
 FLAG_PREFIX = "config."
 
 
-def define_flags(presets, base, default="", renamed=None, flag_values=flags.FLAGS):
+def define_flags(
+    presets, base, default="", renamed=None, retired=None, flag_values=flags.FLAGS
+):
     """Defines --config and one flag per setting of `base`, plus a short alias
-    for every setting whose name is unique (`--steps` for --config.run.steps)
-    and the aliases in `renamed` ({old flag name: setting path}).
+    for every setting whose name is unique (`--steps` for --config.run.steps),
+    the aliases in `renamed` ({old flag name: setting path}) and a flag for
+    each of `retired` ({old flag name: what replaces it}), which from_flags
+    refuses with that text (rather than absl's "Did you mean").
 
     Flags default to None, which keeps the preset's value; --help shows the
     base config's value and type.
@@ -402,6 +441,10 @@ def define_flags(presets, base, default="", renamed=None, flag_values=flags.FLAG
     for alias, path in sorted(aliases(base, renamed).items()):
         original = "config" if path == "config" else FLAG_PREFIX + path
         flags.DEFINE_alias(alias, original, flag_values=flag_values)
+    for name, replacement in sorted((retired or {}).items()):
+        flags.DEFINE_string(
+            name, None, f"Retired: {replacement}", flag_values=flag_values
+        )
 
 
 def aliases(base, renamed=None):
@@ -417,15 +460,57 @@ def aliases(base, renamed=None):
     return found
 
 
-def from_flags(presets, base, flag_values=flags.FLAGS):
+def from_flags(presets, base, flag_values=flags.FLAGS, renamed=None, retired=None):
     """The config the command line asks for: --config, then every given
-    --config.<path> flag (through its alias or not)."""
+    --config.<path> flag (through its alias or not).
+
+    Raises:
+      ValueError: for a flag of `retired`, a setting given more than once
+        (absl would keep the last one silently, whichever its spelling:
+        --steps=5 --config.run.steps=6), or a bad value.
+    """
+    _refuse_retired(retired, flag_values)
+    _refuse_repeated(base, renamed, flag_values)
     values = {}
     for path, (field, _) in settings_of(base).items():
         value = flag_values[FLAG_PREFIX + path].value
         if value is not None:
             values[path] = _parse(value, field.type, path)
-    return with_settings(named(presets, flag_values["config"].value), values)
+    config = named(presets, flag_values["config"].value, expected=type(base))
+    return with_settings(config, values)
+
+
+def _refuse_retired(retired, flag_values):
+    for name, replacement in sorted((retired or {}).items()):
+        if flag_values[name].present:
+            raise ValueError(
+                f"Received --{name}={flag_values[name].value}, a flag that was "
+                f"retired: {replacement}"
+            )
+
+
+def _refuse_repeated(base, renamed, flag_values):
+    """Raises ValueError naming the spellings of a setting given twice or
+    more: absl counts each use in its flag's `present`, and an alias's uses
+    in the alias's too."""
+    spellings = {"config": ["config"]}
+    for path in settings_of(base):
+        spellings[path] = [FLAG_PREFIX + path]
+    for alias, path in sorted(aliases(base, renamed).items()):
+        spellings[path].append(alias)
+    for path, names in spellings.items():
+        total = flag_values[names[0]].present
+        if total <= 1:
+            continue
+        uses = [flag_values[alias].present for alias in names[1:]]
+        used = [name for name, count in zip(names, [total - sum(uses), *uses]) if count]
+        spelled = " and ".join(f"--{name}" for name in used)
+        if len(used) == 1:
+            spelled += f" {total} times"
+        raise ValueError(
+            f"Received {spelled}, which set `{path}` more than once (the last "
+            "would win silently); give it once."
+        )
 
 
 def _is_optional(kind):

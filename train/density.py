@@ -33,7 +33,7 @@ import numpy as np
 from absl import app, flags
 
 from sdn_tf.models import vae
-from sdn_tf.train import command, datasets, figures, loop, runs
+from sdn_tf.train import command, datasets, exits, figures, loop, runs
 from sdn_tf.train import config as config_lib
 from sdn_tf.train.configs import density as configs
 
@@ -138,14 +138,11 @@ def define_flags(flag_values=flags.FLAGS):
     command.define_flags(configs, flag_values)
 
 
+@exits.one_line_errors
 def main(argv):
     del argv
     callbacks_lib.quiet_logs()
-    config = command.config_from_flags(configs)
-    try:
-        run(config)
-    except command.RUN_ERRORS as stopped:
-        command.exit_on(stopped)
+    run(command.config_from_flags(configs))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from absl import app, flags, logging
 import sdn_tf
 from sdn_tf.metrics import METRICS
 from sdn_tf.models import BetaAnnealing
-from sdn_tf.train import command, datasets, figures, loop, runs
+from sdn_tf.train import command, datasets, exits, figures, loop, runs
 from sdn_tf.train import config as config_lib
 from sdn_tf.train.configs import disentangle as configs
 
@@ -238,14 +238,11 @@ def define_flags(flag_values=flags.FLAGS):
     command.define_flags(configs, flag_values)
 
 
+@exits.one_line_errors
 def main(argv):
     del argv
     callbacks_lib.quiet_logs()
-    config = command.config_from_flags(configs)
-    try:
-        run(config)
-    except command.RUN_ERRORS as stopped:
-        command.exit_on(stopped)
+    run(command.config_from_flags(configs))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from sdn_tf import arguments
-from sdn_tf.train import checkpoints, datasets, figures, runs
+from sdn_tf.train import checkpoints, datasets, exits, figures, runs
 from sdn_tf.train.configs import density as density_configs
 
 # The figures use the first test images: 4 pairs for the interpolations.
@@ -66,6 +66,11 @@ def validate_for_model(settings, model, eval_dir):
         f"at most the model's {model.depth} ladder layers",
         settings["layer"],
     )
+    validate_eval_dir(eval_dir)
+
+
+def validate_eval_dir(eval_dir):
+    """Raises ValueError unless `eval_dir` is a directory or can become one."""
     arguments.check(
         not os.path.exists(eval_dir) or os.path.isdir(eval_dir),
         "eval_dir",
@@ -220,33 +225,34 @@ def _temperatures(values):
         ) from None
 
 
+@exits.one_line_errors
 def main(argv):
     del argv
     callbacks_lib.quiet_logs()
-    settings = dict(
-        num_images=FLAGS.num_images,
-        iw_samples=FLAGS.iw_samples,
-        iw_chunk=FLAGS.iw_chunk,
-        iw_images=FLAGS.iw_images,
-        layer=FLAGS.layer,
-        temperature=FLAGS.temperature,
-        temperatures=_temperatures(FLAGS.temperatures),
-    )
-    validate_settings(settings)
-    if runs.read(FLAGS.output_dir)["command"] != density_configs.COMMAND:
-        raise SystemExit("Error: train.evaluate evaluates train.density runs.")
+    eval_dir = FLAGS.eval_dir or os.path.join(FLAGS.output_dir, "evaluation")
+    with exits.refusing():  # all before the restore, which takes a while
+        settings = dict(
+            num_images=FLAGS.num_images,
+            iw_samples=FLAGS.iw_samples,
+            iw_chunk=FLAGS.iw_chunk,
+            iw_images=FLAGS.iw_images,
+            layer=FLAGS.layer,
+            temperature=FLAGS.temperature,
+            temperatures=_temperatures(FLAGS.temperatures),
+        )
+        validate_settings(settings)
+        validate_eval_dir(eval_dir)
+        runs.read_of(FLAGS.output_dir, density_configs.COMMAND, "train.evaluate")
     print(f"Restoring the newest checkpoint of {FLAGS.output_dir}...", flush=True)
-    model, config = runs.load(FLAGS.output_dir)
+    with exits.refusing():
+        model, config = runs.load(FLAGS.output_dir)
     print(
         f"Model: {type(model).__name__}, {model.count_params():,} parameters, at "
         f"step {checkpoints.training_step(model)}; data: {config.data.dataset}.",
         flush=True,
     )
-    eval_dir = FLAGS.eval_dir or os.path.join(FLAGS.output_dir, "evaluation")
-    try:
+    with exits.refusing():
         validate_for_model(settings, model, eval_dir)
-    except ValueError as error:
-        raise SystemExit(f"Error: {error}") from None
     results = evaluate(
         model, config, eval_dir, settings, say=lambda text: print(text, flush=True)
     )

@@ -21,7 +21,7 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from sdn_tf import native
-from sdn_tf.train import runs
+from sdn_tf.train import exits, runs
 
 FLAGS = flags.FLAGS
 
@@ -84,11 +84,13 @@ def is_complete(export_dir):
     )
 
 
+@exits.one_line_errors
 def main(argv):
     del argv
     callbacks_lib.quiet_logs()
     print(f"Restoring the newest checkpoint of {FLAGS.output_dir}...", flush=True)
-    model, _ = runs.load(FLAGS.output_dir)
+    with exits.refusing():
+        model, _ = runs.load(FLAGS.output_dir)
     export_dir = FLAGS.export_dir or os.path.join(FLAGS.output_dir, "saved_model")
     print(f"Exporting a SavedModel to {export_dir}...", flush=True)
     export(model, export_dir)

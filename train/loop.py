@@ -41,10 +41,10 @@ from absl import logging
 
 from sdn_tf.models import vae
 from sdn_tf.train import callbacks as callbacks_lib
-from sdn_tf.train import checkpoints, run_lock, runs, runtime
+from sdn_tf.train import checkpoints, exits, run_lock, runs, runtime
 
 
-class TrainingStopped(RuntimeError):
+class TrainingStopped(exits.Stop):
     """Training ended before its last step (the message says why and which
     checkpoint holds the last good state). Commands exit with `exit_code`."""
 
@@ -55,6 +55,8 @@ class TrainingInterrupted(TrainingStopped):
     """Training was stopped by Ctrl-C (SIGINT, exit code 130) or SIGTERM
     (143) after a checkpoint was saved."""
 
+    resumes = True
+
     def __init__(self, message, exit_code=130):
         super().__init__(message)
         self.exit_code = exit_code
@@ -62,27 +64,47 @@ class TrainingInterrupted(TrainingStopped):
 
 def check_output_dir(output_dir):
     """Creates `output_dir` if needed; raises ValueError unless it is a
-    directory this process can write to (before any model is built)."""
+    directory this process can write to, whose checkpoints/ (when there is
+    one) is a directory (before any model is built)."""
+
+    def refuse(why):
+        raise ValueError(
+            "Received an invalid value for argument `output_dir`, expected a "
+            f"writable directory, got {output_dir!r} ({why})."
+        )
+
     if not output_dir:
         raise ValueError(
             "Received an invalid value for argument `output_dir`, expected a "
             f"writable directory, got {output_dir!r}."
         )
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise ValueError(
-            "Received an invalid value for argument `output_dir`, expected a "
-            f"writable directory, got {output_dir!r} (a file)."
-        )
+        refuse("a file")
+    if os.path.lexists(output_dir) and not os.path.exists(output_dir):
+        # makedirs would say "File exists" of a link that leads nowhere.
+        refuse(f"a symbolic link that leads to no directory: {_stat_error(output_dir)}")
     try:
         os.makedirs(output_dir, exist_ok=True)
-        # A real write: permission bits say little (root, read-only mounts).
-        with tempfile.TemporaryFile(dir=output_dir):
-            pass
+        # A real write of a byte: permission bits say little (root, read-only
+        # mounts), and a full disk still takes an empty file.
+        with tempfile.TemporaryFile(dir=output_dir, buffering=0) as probe:
+            probe.write(b"\0")
     except OSError as error:
-        raise ValueError(
-            "Received an invalid value for argument `output_dir`, expected a "
-            f"writable directory, got {output_dir!r} ({error.strerror or error})."
-        ) from None
+        refuse(error.strerror or error)
+    directory = os.path.join(output_dir, checkpoints.CHECKPOINTS)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        refuse(
+            f"its {checkpoints.CHECKPOINTS} is a file, where the run keeps its "
+            "checkpoint directory; move the file away"
+        )
+
+
+def _stat_error(path):
+    try:
+        os.stat(path)
+    except OSError as error:
+        return error.strerror or str(error)
+    return "it resolves"
 
 
 @dataclasses.dataclass
@@ -154,7 +176,8 @@ def train(
         (default: one that prints on the chief only).
 
     Raises:
-      ValueError: for an output directory of another run.
+      exits.Refusal (a ValueError): for an output directory of another run
+        or a model the config cannot build, before any step.
       run_lock.RunLockedError: when another process trains in output_dir.
       TrainingStopped: when the run did not reach its last step with a
         checkpoint there (see the module docstring).
@@ -163,17 +186,20 @@ def train(
     chief = runtime.is_chief(strategy)
     console = console or console_for(strategy)
     with contextlib.ExitStack() as stack:
-        if chief:  # only the chief writes the run's directory, so only it locks it
-            stack.enter_context(run_lock.RunLock(settings.output_dir))
-            runs.check(settings.output_dir, record)
-        with strategy.scope():
-            model = build_model()
-            model.build()
-            model.optimizer.build(model.trainable_variables)
-        checkpointer = checkpoints.Checkpointer(
-            settings.output_dir, model, settings.keep_checkpoints, chief
-        )
-        start = checkpointer.restore_or_start(repair=chief)  # chief: holds the lock
+        # What the directory holds and what the config builds is checked
+        # before any step: a refusal there is one line (exits.Refusal).
+        with exits.refusing():
+            if chief:  # only the chief writes the run's directory: it locks it
+                stack.enter_context(run_lock.RunLock(settings.output_dir))
+                runs.check(settings.output_dir, record)
+            with strategy.scope():
+                model = build_model()
+                model.build()
+                model.optimizer.build(model.trainable_variables)
+            checkpointer = checkpoints.Checkpointer(
+                settings.output_dir, model, settings.keep_checkpoints, chief
+            )
+            start = checkpointer.restore_or_start(repair=chief)  # chief: locked
         if chief:
             runs.write(settings.output_dir, runs.with_model(record, model))
         history = {}

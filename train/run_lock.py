@@ -19,10 +19,12 @@ import socket
 
 from absl import logging
 
+from sdn_tf.train import exits
+
 LOCK_FILE = ".lock"
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(exits.Stop):
     """Another process is training in the same output directory."""
 
 
@@ -34,9 +36,14 @@ class RunLock:
         self._fd = None
 
     def acquire(self):
-        """Takes the lock or raises RunLockedError naming the holder."""
+        """Takes the lock or raises RunLockedError naming the holder; a
+        ValueError naming the lock file when it cannot be written (a
+        directory in its place, a full disk)."""
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise self._unusable(error) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -57,10 +64,29 @@ class RunLock:
                 self.path,
                 previous,
             )
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        except OSError as error:  # a full disk: ENOSPC
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise self._unusable(error) from None
         self._fd = fd
         return self
+
+    def _unusable(self, error):
+        """The ValueError for a lock file that cannot be opened or written."""
+        what = "a directory" if os.path.isdir(self.path) else "not writable"
+        return ValueError(
+            "Received an invalid value for argument `output_dir`: its lock file "
+            f"{self.path} is {what} ({error.strerror or error}). "
+            + (
+                "Move the directory away."
+                if what == "a directory"
+                else "Free space (when its disk is full), or choose another output "
+                "directory."
+            )
+        )
 
     def release(self):
         if self._fd is None:

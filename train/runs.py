@@ -90,6 +90,19 @@ def read(output_dir):
     return record
 
 
+def read_of(output_dir, command, reader):
+    """The run_config.json of output_dir, or a ValueError unless the run is
+    one of `command` (which `reader`, a command's name, takes)."""
+    record = read(output_dir)
+    if record["command"] != command:
+        raise ValueError(
+            f"Received an invalid value for argument `output_dir`: {output_dir} "
+            f"is a train.{record['command']} run (its {RUN_CONFIG} says so); "
+            f"{reader} takes train.{command} runs."
+        )
+    return record
+
+
 def check_consistent(record, config, model, path):
     """Raises ValueError when run_config.json's parts disagree: the identity
     with the config it records, or the serialized model with the config's
@@ -217,8 +230,22 @@ def load(output_dir):
     model.compile(optimizer=optimizer)
     model.build()
     model.optimizer.build(model.trainable_variables)
-    if checkpoints.Checkpointer(output_dir, model).restore_or_start() == 0:
-        raise ValueError(f"No checkpoint in {output_dir} to restore.")
+    try:
+        step = checkpoints.Checkpointer(output_dir, model).restore_or_start()
+    except checkpoints.CheckpointMismatchError as error:
+        raise ValueError(
+            f"{path}: the model and optimizer it records do not match the run's "
+            f"checkpoints, which read back intact ({'; '.join(error.failures)}). "
+            f"{RUN_CONFIG} was edited (or written by another version of sdn_tf): "
+            "restore it from a copy, and keep the checkpoints where they are."
+        ) from None
+    if step == 0:
+        raise ValueError(
+            f"Received an invalid value for argument `output_dir`: {output_dir} "
+            "holds no checkpoint to restore (expected ckpt-N.index and its data "
+            f"in {os.path.join(output_dir, checkpoints.CHECKPOINTS)}); train the "
+            "run first."
+        )
     return model, config
 
 

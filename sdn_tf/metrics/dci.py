@@ -48,6 +48,19 @@ def completeness(matrix):
     return float(np.sum(per_factor * weight))
 
 
+def _check_every_factor_varies(train_factors):
+    """Raises ValueError naming num_train when its samples hold a single value
+    of some factor (scikit-learn would say only "y contains 1 class")."""
+    for j in range(train_factors.shape[1]):
+        values = np.unique(train_factors[:, j])
+        if len(values) < 2:
+            raise ValueError(
+                "Received an invalid value for argument `num_train`: its "
+                f"{len(train_factors)} samples hold only the value {values[0]} of "
+                f"factor {j}, and the trees need two or more; raise num_train."
+            )
+
+
 def dci(
     ground_truth,
     representation_fn,
@@ -67,12 +80,19 @@ def dci(
       num_test: samples to test the trees.
       batch_size: observations per representation_fn call.
     """
-    arguments.positive_integer(num_train, "num_train")
+    # A classifier needs two values of a factor to tell apart.
+    arguments.check(
+        arguments.is_integer(num_train) and num_train >= 2,
+        "num_train",
+        "an integer >= 2 (the trees learn each factor from two values or more)",
+        num_train,
+    )
     arguments.positive_integer(num_test, "num_test")
     rng = np.random.default_rng(seed)
     train_codes, train_factors = utils.sample_factor_codes(
         ground_truth, representation_fn, num_train, rng, batch_size
     )
+    _check_every_factor_varies(train_factors)
     test_codes, test_factors = utils.sample_factor_codes(
         ground_truth, representation_fn, num_test, rng, batch_size
     )

@@ -219,6 +219,18 @@ def test_sampling_checks_its_temperature_and_keeps_nan():
     assert np.isnan(np.asarray(model.decode(nan_latents))).all()
 
 
+def test_images_and_codes_of_the_wrong_shape_are_named_early():
+    model = BetaVAE(image_shape=(32, 32, 1), latent_dim=2, **SMALL)
+    with pytest.raises(ValueError, match=r"`images`, expected a non-empty batch"):
+        model.encode(np.zeros((0, 32, 32, 1), np.float32))
+    with pytest.raises(ValueError, match=r"`images`.*got shape \(2, 64, 64, 1\)"):
+        model(_images(2, size=64, channels=1))
+    with pytest.raises(ValueError, match=r"`z`.*of shape \(2,\).*got shape \(2, 3\)"):
+        model.decode(np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match=r"`num_samples`, expected a positive"):
+        model.sample(tf.constant(-1))
+
+
 def _authors_betas(beta_final, beta_rate, steps):
     """The KL weights of the authors' first `steps` training steps, as
     lib/DisentanglementVAE.py (4dd9130) computes them: beta_current = 0

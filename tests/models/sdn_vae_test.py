@@ -5,6 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import sdn_test_case
 from sdn_tf.distributions import DiscretizedLogisticMixture, quantization
@@ -344,6 +345,19 @@ def test_fixed_layers_beyond_the_latents_raise(tiny_model):
         tiny_model.decode(zs, fixed_layers=3)
     with pytest.raises(ValueError, match="argument `zs`"):
         tiny_model.decode(zs * 2)
+
+
+def test_images_and_latents_of_the_wrong_shape_are_named_early(tiny_model):
+    expected = r"expected a non-empty batch of (images|latents) of shape"
+    with pytest.raises(ValueError, match=rf"`images`, {expected} \(8, 8, 3\)"):
+        tiny_model.encode(np.zeros((0, 8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match=r"`images`.*got shape \(2, 16, 16, 3\)"):
+        tiny_model.negative_elbo_bpd(_images(2, size=16))
+    zs = tiny_model.encode(_images(2))
+    with pytest.raises(ValueError, match=rf"`zs\[0\]`, {expected} \(4, 4, 2\)"):
+        tiny_model.decode([zs[0][:, :1], zs[1]])
+    with pytest.raises(ValueError, match=r"`num_samples`, expected a positive"):
+        tiny_model.sample(tf.constant(0))
 
 
 def test_images_off_the_grid_raise_and_uint8_images_convert(tiny_model):

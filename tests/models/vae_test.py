@@ -292,3 +292,14 @@ def test_symbolic_sampling_arguments_fail_in_the_graph_with_the_message(
     ]
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         checked(num_samples, temperature)
+
+
+def test_a_symbolic_batch_of_the_wrong_shape_fails_in_the_graph_with_the_message():
+    checked = tf.function(
+        lambda z: vae.checked_shape(z, (2,), "z", "codes"),
+        input_signature=[tf.TensorSpec([None, None], tf.float32)],
+    )
+    assert checked(tf.zeros((3, 2))).shape == (3, 2)
+    for shape in ((3, 5), (0, 2)):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"`z`, expected a"):
+            checked(tf.zeros(shape))

@@ -238,3 +238,11 @@ def test_the_state_file_reads_back_through_tensorflow(tmp_path):
     assert state.model_checkpoint_path == prefixes[-1]
     assert list(state.all_model_checkpoint_paths) == prefixes
     assert "ckpt-4" in (directory / "checkpoint").read_text()
+
+
+def test_an_unfinished_save_is_removed_whether_a_directory_or_a_file(tmp_path):
+    (tmp_path / "ckpt-3_temp").mkdir()
+    (tmp_path / "ckpt-3_temp" / "part").write_text("x")
+    (tmp_path / "ckpt-5_temp").write_text("a file: every save of step 5 failed")
+    checkpoints.remove_temporary_saves(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ import dataclasses
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -71,10 +72,17 @@ def _parse(module, argv):
     values = flags.FlagValues()
     base = module.PRESETS[module.DEFAULT]()
     config_lib.define_flags(
-        module.PRESETS, base, module.DEFAULT, module.RENAMED, flag_values=values
+        module.PRESETS,
+        base,
+        module.DEFAULT,
+        module.RENAMED,
+        module.RETIRED,
+        flag_values=values,
     )
     values(["program", *argv])
-    return config_lib.from_flags(module.PRESETS, base, flag_values=values)
+    return config_lib.from_flags(
+        module.PRESETS, base, values, module.RENAMED, module.RETIRED
+    )
 
 
 def test_flags_override_a_preset_by_path_or_by_short_name():
@@ -157,6 +165,64 @@ def test_a_config_file_gives_the_config(tmp_path):
 def test_bad_command_lines_name_what_is_wrong(argv, message):
     with pytest.raises(ValueError, match=message):
         _parse(density, argv)
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("def get_config():\n    return dict(model=dict(h_size=3))\n", "got a dict"),
+        ("def get_config():\n    pass\n", "got None"),
+        ("CONFIG = None\n", "defines no get_config()"),
+        (
+            "from sdn_tf.train.configs import disentangle\n\n\n"
+            "def get_config():\n    return disentangle.quick()\n",
+            "got a sdn_tf.train.configs.disentangle.Config",
+        ),
+    ],
+)
+def test_a_config_file_that_gives_no_config_of_the_command_is_named(
+    tmp_path, body, message
+):
+    path = tmp_path / "my_config.py"
+    path.write_text(body)
+    with pytest.raises(ValueError) as refused:
+        _parse(density, [f"--config={path}"])
+    text = str(refused.value)
+    assert text.startswith("Received an invalid value for argument `config`")
+    assert repr(str(path)) in text and message in text
+    if "get_config()" not in message:
+        assert "should return a sdn_tf.train.configs.density.Config" in text
+
+
+def test_a_retired_flag_is_refused_saying_what_replaces_it():
+    with pytest.raises(ValueError) as refused:
+        _parse(density, ["--image_size=32"])
+    assert str(refused.value) == (
+        "Received --image_size=32, a flag that was retired: the image shape "
+        "comes from the dataset (--dataset), as model.image_shape left unset; "
+        "leave the flag out."
+    )
+
+
+@pytest.mark.parametrize(
+    "module, argv, message",
+    [
+        (
+            disentangle,
+            ["--preset=quick", "--config=sdn_paper"],
+            "Received --config and --preset, which set `config` more than once",
+        ),
+        (density, ["--steps=5", "--steps=6"], "Received --steps 2 times, which set"),
+        (
+            density,
+            ["--steps=5", "--config.run.steps=6"],
+            "Received --config.run.steps and --steps, which set `run.steps` more",
+        ),
+    ],
+)
+def test_a_setting_given_twice_is_refused_naming_both(module, argv, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _parse(module, argv)
 
 
 def test_help_lists_every_setting_of_the_command():

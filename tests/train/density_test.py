@@ -306,7 +306,7 @@ def test_train_then_resume_then_evaluate(tmp_path):
         (f"--eval_dir={out / 'results.json'}", "argument `eval_dir`"),
     ):
         refused = _run("train.evaluate", f"--output_dir={out}", flag)
-        assert refused.returncode == 1, refused.stderr[-3000:]
+        assert refused.returncode == 2, refused.stderr[-3000:]
         assert message in refused.stderr and "Traceback" not in refused.stderr
         assert "Negative ELBO" not in refused.stdout
     assert not (out / "evaluation").exists()

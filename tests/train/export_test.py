@@ -7,6 +7,8 @@ import sys
 
 import keras
 import numpy as np
+import pytest
+import tensorflow as tf
 import train_test_util as util
 
 from sdn_tf.train import callbacks as callbacks_lib
@@ -41,6 +43,15 @@ def test_saved_model_runs_without_the_project_and_uses_the_ema_weights(tmp_path)
     for before, variable in zip(raw, model.weights):
         np.testing.assert_allclose(
             np.asarray(variable), before, rtol=1e-6, atol=1e-9, err_msg=variable.path
+        )
+
+    # The signatures name what is wrong, not only "Graph execution error".
+    loaded = tf.saved_model.load(export_dir)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"`images`, expected"):
+        loaded.signatures["bits_per_dim"](images=tf.zeros((2, 16, 16, 3)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"`num_samples`"):
+        loaded.signatures["sample"](
+            num_samples=tf.constant(0), temperature=tf.constant(1.0)
         )
 
     np.savez(tmp_path / "inputs.npz", images=images)

@@ -194,6 +194,18 @@ def test_an_output_dir_that_is_not_a_writable_directory_is_refused(tmp_path):
         loop.prepare(util.settings(a_file / "run", 2))
 
 
+def test_an_output_dir_whose_parts_are_unusable_is_refused_at_start(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoints").write_text("")
+    with pytest.raises(ValueError, match=r"`output_dir`.*its checkpoints is a file"):
+        loop.check_output_dir(str(tmp_path / "run"))
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    with pytest.raises(
+        ValueError, match=r"symbolic link that leads to no directory: Too many levels"
+    ):
+        loop.check_output_dir(str(tmp_path / "loop"))
+
+
 def test_rerunning_resumes_from_the_newest_checkpoint(tmp_path, capsys):
     first, _ = _train(tmp_path, 4)
     weights = [v.numpy() for v in first.model.trainable_variables]

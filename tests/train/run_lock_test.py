@@ -1,5 +1,6 @@
 """Tests of the output directory's lock, with a second real process."""
 
+import errno
 import os
 import signal
 import subprocess
@@ -47,3 +48,24 @@ def test_a_second_process_is_refused_and_a_killed_holders_lock_taken_over(
     with run_lock.RunLock(str(tmp_path)):  # and taken again without a warning
         pass
     assert caplog.text.count("Taking over") == 1
+
+
+def test_a_lock_file_that_is_a_directory_is_named(tmp_path):
+    (tmp_path / run_lock.LOCK_FILE).mkdir()
+    with pytest.raises(
+        ValueError, match=r"`output_dir`: its lock file .*/\.lock is a directory"
+    ):
+        run_lock.RunLock(str(tmp_path)).acquire()
+
+
+def test_a_full_disk_is_named_by_the_lock(tmp_path, monkeypatch):
+    def no_space(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwrite", no_space)
+    with pytest.raises(
+        ValueError, match=r"lock file .*/\.lock is not writable \(No space left"
+    ):
+        run_lock.RunLock(str(tmp_path)).acquire()
+    monkeypatch.undo()
+    run_lock.RunLock(str(tmp_path)).acquire().release()  # not left locked

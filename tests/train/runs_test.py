@@ -10,7 +10,7 @@ import pytest
 
 from sdn_tf.train import checkpoints, runs
 from sdn_tf.train import config as config_lib
-from sdn_tf.train.configs import density
+from sdn_tf.train.configs import density, disentangle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -192,3 +192,33 @@ def test_train_modules_form_no_import_circle():
 @pytest.mark.parametrize("module", ["train.export", "train.evaluate", "train.runs"])
 def test_rebuilding_a_run_imports_no_command(module):
     assert not _reachable(module) & {"train.density", "train.disentangle"}
+
+
+def test_a_run_config_that_no_longer_fits_intact_checkpoints_is_blamed(tmp_path):
+    _trained_run(tmp_path)
+    path = tmp_path / runs.RUN_CONFIG
+    record = json.loads(path.read_text())
+    # Edited throughout: its parts agree, its checkpoints hold another model.
+    record["model"]["config"]["h_size"] = 9
+    record["config"]["model"]["h_size"] = 9
+    record["identity"]["model.h_size"] = 9
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError) as refused:
+        runs.load(str(tmp_path))
+    message = str(refused.value)
+    assert message.startswith(
+        f"{path}: the model and optimizer it records do not match the run's "
+        "checkpoints, which read back intact"
+    )
+    assert "keep the checkpoints where they are" in message
+    assert "Move them away" not in message
+
+
+def test_a_run_of_another_command_is_named_as_such(tmp_path):
+    runs.write(str(tmp_path), runs.describe("disentangle", disentangle.quick()))
+    with pytest.raises(
+        ValueError,
+        match=r"`output_dir`: .* is a train.disentangle run \(its run_config.json "
+        r"says so\); train.evaluate takes train.density runs",
+    ):
+        runs.read_of(str(tmp_path), "density", "train.evaluate")

@@ -1,7 +1,8 @@
 """The training commands' configs, one module per command (see train.config).
 
 COMMANDS maps a command's name to its module: Config, PRESETS, DEFAULT,
-RENAMED (old flag names) and the preset functions.
+RENAMED (old flag names), RETIRED (old flags no setting replaces, and what
+does) and the preset functions.
 """
 
 from sdn_tf.train.configs import density, disentangle

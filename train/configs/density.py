@@ -69,10 +69,13 @@ class Config:
         self.evaluation.validate()
 
 
-# Old flag names (before typed configs) -> settings; `image_size` is now
-# the dataset's image shape.
+# Old flag names (before typed configs) -> settings, and those retired ->
+# what replaces them (the command refuses them with that text).
 RENAMED = {}
-RETIRED = ("image_size",)
+RETIRED = {
+    "image_size": "the image shape comes from the dataset (--dataset), as "
+    "model.image_shape left unset; leave the flag out.",
+}
 
 
 def authors(num_dimensions, steps_per_epoch, lr_decay=0.999):

@@ -84,9 +84,10 @@ class Config:
         self.evaluation.validate()
 
 
-# Old flag names (before typed configs) -> settings.
+# Old flag names (before typed configs) -> settings, and those retired ->
+# what replaces them.
 RENAMED = {"preset": "config"}
-RETIRED = ()
+RETIRED = {}
 
 
 def quick():

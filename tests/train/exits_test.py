@@ -1,0 +1,94 @@
+"""Tests of how the commands end on an error a user should read: one line
+on stderr and an exit code, a traceback only for the unexpected."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sdn_tf.train import config as config_lib
+from sdn_tf.train import exits, runs
+from sdn_tf.train.configs import density
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def _run(module, *flags):
+    return subprocess.run(
+        [sys.executable, "-m", module, *flags],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+    )
+
+
+def _assert_one_line(result, exit_code, *texts):
+    assert result.returncode == exit_code, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    for text in texts:
+        assert text in lines[0]
+
+
+def _tiny(output_dir, **settings):
+    config = config_lib.with_settings(
+        density.tiny(), {"run.output_dir": str(output_dir), **settings}
+    )
+    return runs.with_image_shape(config)
+
+
+def test_settings_refused_at_start_are_one_line_with_exit_code_2(tmp_path):
+    a_file = tmp_path / "results"
+    a_file.write_text("")
+    run = ["train.density", "--config=tiny", f"--data_dir={tmp_path / 'data'}"]
+    _assert_one_line(
+        _run(*run, f"--output_dir={tmp_path / 'run'}", "--config.run.seed=-1"),
+        2,
+        "argument `seed`, expected a non-negative integer, got -1",
+    )
+    _assert_one_line(
+        _run(*run, f"--output_dir={a_file}"), 2, "`output_dir`", "(a file)"
+    )
+    # A run of other settings: its checkpoints' names are enough to refuse it.
+    other = tmp_path / "other"
+    runs.write(
+        str(other), runs.describe("density", _tiny(other, **{"model.h_size": 9}))
+    )
+    (other / "checkpoints").mkdir()
+    for name in ("ckpt-2.index", "ckpt-2.data-00000-of-00001"):
+        (other / "checkpoints" / name).write_text("")
+    _assert_one_line(
+        _run(*run, f"--output_dir={other}"),
+        2,
+        "holds checkpoints of a different run (model.h_size: 9 -> 8)",
+    )
+    assert not (tmp_path / "data").exists()  # no work started
+
+
+def test_a_run_with_no_checkpoint_is_refused_by_evaluate_and_export(tmp_path):
+    runs.write(str(tmp_path), runs.describe("density", _tiny(tmp_path)))
+    for module in ("train.evaluate", "train.export"):
+        _assert_one_line(
+            _run(module, f"--output_dir={tmp_path}"),
+            2,
+            f"`output_dir`: {tmp_path} holds no checkpoint to restore",
+        )
+
+
+def test_only_expected_errors_lose_their_traceback():
+    def refuses(argv):
+        with exits.refusing():
+            raise ValueError("Received an invalid value for argument `x`.")
+
+    with pytest.raises(SystemExit) as ended:
+        exits.one_line_errors(refuses)([])
+    assert ended.value.code == 2
+
+    def fails(argv):
+        raise ValueError("a bug")  # not a check before work
+
+    with pytest.raises(ValueError, match="a bug"):
+        exits.one_line_errors(fails)([])
