@@ -1,4 +1,9 @@
-"""Small models and data for the training-loop tests (no TFDS, seconds)."""
+"""Small models and data for the training-loop tests (no TFDS, seconds),
+and a command run in a process of its own."""
+
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -79,4 +84,16 @@ def settings(output_dir, steps, batch_size=8, **kwargs):
         steps=steps,
         batch_size=batch_size,
         **dict(defaults, **kwargs),
+    )
+
+
+def run_command(module, *flags, env=None, timeout=500):
+    """`python -m module *flags` in a process of its own, output captured
+    (TensorFlow's C++ logs off unless `env` says otherwise)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *flags],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env if env is not None else {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )

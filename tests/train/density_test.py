@@ -3,11 +3,10 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+import train_test_util as util
 from PIL import Image
 
 import sdn_tf
@@ -165,13 +164,7 @@ def test_an_output_dir_that_is_a_file_is_refused_before_any_work(tmp_path):
 
 
 def _run(module, *flags, env=ENV):
-    return subprocess.run(
-        [sys.executable, "-m", module, *flags],
-        capture_output=True,
-        text=True,
-        timeout=500,
-        env=env,
-    )
+    return util.run_command(module, *flags, env=env)
 
 
 def _assert_quiet(stderr):

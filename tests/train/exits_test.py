@@ -1,27 +1,14 @@
 """Tests of how the commands end on an error a user should read: one line
 on stderr and an exit code, a traceback only for the unexpected."""
 
-import os
-import subprocess
-import sys
-
 import pytest
+import train_test_util as util
 
 from sdn_tf.train import config as config_lib
 from sdn_tf.train import exits, runs
 from sdn_tf.train.configs import density
 
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
-def _run(module, *flags):
-    return subprocess.run(
-        [sys.executable, "-m", module, *flags],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-    )
+_run = util.run_command
 
 
 def _assert_one_line(result, exit_code, *texts):
