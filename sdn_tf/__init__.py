@@ -55,10 +55,9 @@ def _checkout_root():
     return root if os.path.isfile(os.path.join(root, "models", "sdn_vae.py")) else None
 
 
-if _checkout_root() and not any(
-    isinstance(finder, _CheckoutSubpackages) for finder in sys.meta_path
-):
-    sys.meta_path.insert(0, _CheckoutSubpackages(_checkout_root()))
+_ROOT = _checkout_root()
+if _ROOT and not any(isinstance(f, _CheckoutSubpackages) for f in sys.meta_path):
+    sys.meta_path.insert(0, _CheckoutSubpackages(_ROOT))
 
 # The models, distributions, data and training commands are TensorFlow
 # (TFP, tf.data, tf.distribute); without a choice, Keras runs on it. Set it
