@@ -3,7 +3,8 @@ checkerboard in them, per way of reading an image off p(x | z):
 python bench/checkerboard.py --output_dir=runs/photo_patches
 
 First the main job's three goals, on the pictures as samples.png draws them
-(the observation model's `reconstruct` reading, EMA weights):
+(the observation model's `reconstruct` reading: the most probable
+component's mean; EMA weights):
 
   reconstructions   mean |x' - x| from their own test patches over that
                     from another test patch (goal: at most 0.7)
@@ -15,7 +16,9 @@ First the main job's three goals, on the pictures as samples.png draws them
 
 (`sdn_tf.metrics.image_quality`, `sdn_tf.metrics.checkerboard`). Then, for
 prior samples (temperature 1) and reconstructions, the checkerboard peak
-under each reading:
+under each reading, and for reconstructions their distance from their
+inputs and their colour shift (mean x' - x per channel: a reading that
+tints the picture shows here):
 
   mode                   the exact per-pixel mode (R, then G | R, then B | R, G)
   sequential_mean        E[R], E[G | R = r*], E[B | R = r*, G = g*]
@@ -62,6 +65,11 @@ def readings(distribution, seed):
     }
 
 
+def colour_shift(images, inputs):
+    """Mean images - inputs per channel."""
+    return (np.asarray(images) - np.asarray(inputs)).mean(axis=(0, 1, 2))
+
+
 def report(title, images_by_reading, test, inputs=None):
     print(
         f"\n{title}: checkerboard peak (test patches: "
@@ -72,7 +80,11 @@ def report(title, images_by_reading, test, inputs=None):
         line = f"  {name:24s} {checkerboard.checkerboard_peak(images):9.2f}"
         if inputs is not None:
             own, other = image_quality.reconstruction_distance(images, inputs)
-            line += f"   |x' - x| {own:.3f}, to another test patch {other:.3f}"
+            shift = ", ".join(f"{v:+.2f}" for v in colour_shift(images, inputs))
+            line += (
+                f"   |x' - x| {own:.3f}, to another test patch {other:.3f},"
+                f" colour shift ({shift})"
+            )
         print(line)
 
 

@@ -115,7 +115,7 @@ def test_bad_arguments_raise(call, message):
         call()
 
 
-def test_the_mixture_reconstructs_with_its_mean_and_the_logistic_with_its_mode():
+def test_the_mixture_reconstructs_with_its_most_probable_component():
     # A pixel whose largest logit belongs to a wide component (mean 0.5)
     # while a narrow one (mean -0.3) holds the most probable value.
     model = observation.get("logistic_mixture", 1, num_components=2)
@@ -123,18 +123,34 @@ def test_the_mixture_reconstructs_with_its_mean_and_the_logistic_with_its_mode()
     params[..., :2] = [0.1, 0.0]  # logits
     params[..., 2:4] = [0.5, -0.3]  # means
     params[..., 4:6] = [-1.5, -5.0]  # log-scales
-    params[0, 0, 1, 2:6] = [0.2, 0.2, -4.0, -4.0]  # a plain pixel beside it
+    params[0, 0, 1, :2] = [0.0, 0.1]  # a pixel beside it: component 1 leads
     dist = model.distribution(params)
-    recon = model.reconstruct(params).numpy()
+    recon = model.reconstruct(params).numpy().ravel()
+    # Each pixel shows its largest logit's mean on the grid, not the mode
+    # (which sits on the narrow component) nor the mean between them.
+    np.testing.assert_allclose(recon, [127 / 255, -77 / 255], atol=1e-6)
     modes, means = numpy_reference.sequential_mixture_mode(params, 2, 1, 8)
-    np.testing.assert_allclose(recon, means, atol=1e-5)
-    # Neither mode: the exact one sits on the narrow component, the
-    # largest logit's mean on the wide one; the mean lies between them.
-    np.testing.assert_allclose(dist.mode().numpy(), modes, atol=1e-6)
     assert modes.ravel()[0] == pytest.approx(-77 / 255)
-    assert dist.argmax_component_mean().numpy().ravel()[0] > 0.4
-    assert -77 / 255 < recon.ravel()[0] < 0.4
-    assert recon.ravel()[1] == pytest.approx(0.2, abs=1e-3)
+    assert -77 / 255 < means.ravel()[0] < 0.4
+    np.testing.assert_allclose(dist.mode().numpy(), modes, atol=1e-6)
+
+
+def test_the_mixture_reconstructs_three_channels_without_a_colour_cast():
+    """A wide dark R beside narrow G and B coupled to it: reading R's mean
+    but conditioning G and B on R's mode (sequential_mean) shifts G and B
+    below R's coupling at the shown R; the component mean keeps them on it."""
+    m = 1
+    model = observation.get("logistic_mixture", 3, num_components=m)
+    rest = np.zeros((3, 3, m), "float32")  # channel, (mean, log-scale, coeff)
+    rest[:, 0, 0] = [-0.8, 0.0, 0.0]  # R near the bottom, G and B at 0 + r
+    rest[:, 1, 0] = [-1.0, -6.0, -6.0]  # R wide, G and B narrow
+    rest[:, 2, 0] = np.arctanh([0.999, 0.999, 0.0])  # G = B = r
+    params = np.concatenate([[0.0], rest.reshape(-1)]).astype("float32")
+    params = params.reshape(1, 1, 1, -1)
+    r, g, b = model.reconstruct(params).numpy().ravel()
+    assert abs(g - r) < 0.01 and abs(b - r) < 0.01
+    r, g, b = model.distribution(params).sequential_mean().numpy().ravel()
+    assert g < r - 0.05 and b < r - 0.05  # the cast the picture no longer has
 
     # A logistic near the lowest value: its bin takes the whole lower tail.
     model = observation.get("logistic", 1)
