@@ -94,9 +94,13 @@ def user_project(dist, tmp_path_factory):
 
 
 def _run(python, project, *arguments):
+    # Without PYTHONPATH: a checkout on it (a developer's, a worktree's)
+    # would put its sdn_tf before the wheel's.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(
         [python, *arguments],
         cwd=project,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
