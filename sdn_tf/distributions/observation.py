@@ -285,9 +285,7 @@ class LogisticMixture(ObservationModel):
         )
 
     def reconstruct(self, params, log_scale=None):
-        return self.images(
-            self.distribution(params, log_scale).argmax_component_mean()
-        )
+        return self.images(self.distribution(params, log_scale).argmax_component_mean())
 
 
 def get(name, num_channels, **options):
