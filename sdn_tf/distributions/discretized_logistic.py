@@ -401,8 +401,8 @@ class DiscretizedLogisticMixture(_ImagesOnTheGrid, tfd.Distribution):
         three it stands in for the mean, which has no tractable form. Not on
         the grid. It mixes R's mean with G and B conditioned on R's mode:
         where R is wide and dark the mode lies below the mean and the
-        coupling pulls G and B down, a red cast (-0.33 in G and B on a young
-        main-job model's reconstructions), so pictures use
+        coupling pulls G and B down, a red cast (-0.32 and -0.34 in G and
+        B on a young main-job model's reconstructions), so pictures use
         `argmax_component_mean()`.
 
         Returns:

@@ -251,10 +251,10 @@ class LogisticMixture(ObservationModel):
     the channel-by-channel mean (`sequential_mean`) shows E[R] but
     conditions G and B on R's mode: where R is wide and dark, the mode sits
     below the mean and the coupling pulls G and B down with it, a red cast.
-    On the main job's run of 2026-12-02 (256 test patches, 400 steps;
-    `bench/checkerboard.py` measures it) reconstructions read by
-    `sequential_mean` were shifted by (+0.10, -0.33, -0.34) in (R, G, B)
-    from their inputs, by `argmax_component_mean` by (+0.02, +0.02, +0.01).
+    On the main job's run of 2026-12-02 (400 steps; `python
+    bench/checkerboard.py`, 64 test patches) reconstructions read by
+    `sequential_mean` were shifted by (+0.08, -0.32, -0.34) in (R, G, B)
+    from their inputs, by `argmax_component_mean` by (+0.02, +0.03, +0.01).
     The most probable component changes from pixel to pixel where
     neighbouring logits change places, so a decoder whose logits alternate
     (a stride-2 transposed last layer) shows its checkerboard in this

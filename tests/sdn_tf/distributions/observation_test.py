@@ -152,6 +152,8 @@ def test_the_mixture_reconstructs_three_channels_without_a_colour_cast():
     r, g, b = model.distribution(params).sequential_mean().numpy().ravel()
     assert g < r - 0.05 and b < r - 0.05  # the cast the picture no longer has
 
+
+def test_the_logistic_reconstructs_with_its_mode():
     # A logistic near the lowest value: its bin takes the whole lower tail.
     model = observation.get("logistic", 1)
     loc = np.array([-0.97, 0.2], "float32").reshape(1, 1, 2, 1)
