@@ -19,8 +19,10 @@ import json
 import os
 import re
 
+import tensorflow as tf
 from absl import flags, logging
 
+from sdn_tf import native
 from sdn_tf.train import checkpoints, exits, loop, runs
 from sdn_tf.train import config as config_lib
 from sdn_tf.train import export as export_lib
@@ -80,6 +82,15 @@ def start(config):
     console.say(f"Data: {config.data.dataset}, {shape} images, {batch}.")
     console.say(f"Outputs: {run.output_dir}")
     return config, strategy, console
+
+
+def start_kernel_build(sweeps):
+    """Where the model has SDN sweeps (`sweeps`) and they would run on the
+    native kernel (a CPU run), starts its first build now, beside the
+    dataset's preparation and the model's construction, not at the first
+    step's trace (sdn_tf.native.start_build)."""
+    if sweeps and not tf.config.list_logical_devices("GPU"):
+        native.start_build()
 
 
 class _DatasetNotices(io.TextIOBase):

@@ -66,6 +66,7 @@ def run(config):
     (see command.is_current).
     """
     config, strategy, console = command.start(config)  # bad settings: ValueError
+    command.start_kernel_build(config.model.use_sdn)
     keras.utils.set_random_seed(config.run.seed)
     temperatures = config.evaluation.temperatures
 

@@ -151,6 +151,7 @@ def run(config):
     (see command.is_current).
     """
     config, strategy, console = command.start(config)  # bad settings: ValueError
+    command.start_kernel_build(config.model.decoder == "sdn")
     dataset = config.data.dataset
     ground_truth = None
     if sdn_tf.data.has_ground_truth(dataset):

@@ -16,10 +16,14 @@ spatial dependency layers take them where they apply (their
                  path: what an exported SavedModel must hold (train/export.py
                  traces in it; tf.saved_model.save's own tracing is also
                  detected).
+  start_build()  compiles the kernel in a background thread, so a first
+                 run's start-up (data, model) overlaps the build; `load`
+                 waits for it.
 """
 
 import contextlib
 import os
+import threading
 
 from sdn_tf.native.library import (
     COMPILER_VARIABLE,
@@ -37,6 +41,7 @@ __all__ = [
     "is_disabled",
     "library_path",
     "load",
+    "start_build",
 ]
 
 SETTING_VARIABLE = "SDN_TF_NATIVE"
@@ -45,6 +50,8 @@ _SETTINGS = {"1": True, "true": True, "0": False, "false": False, "auto": None}
 # The loaded op library, or the BuildError of the one attempt to build it:
 # a process builds (or fails) once.
 _loaded = {}
+# The thread of `start_build`, and the BuildError it met, if any.
+_background = {}
 _disabled_depth = 0
 
 
@@ -55,6 +62,7 @@ def load():
       BuildError: when it cannot be built or loaded; the same error on every
         later call in this process.
     """
+    _join_background_build()
     if "library" not in _loaded and "error" not in _loaded:
         import tensorflow as tf
 
@@ -70,6 +78,45 @@ def load():
     if "error" in _loaded:
         raise _loaded["error"]
     return _loaded["library"]
+
+
+def start_build():
+    """Starts building the kernel in a background thread, where a first use
+    would build it: the compiler runs on another core while the caller goes
+    on (a command reads its data and builds its model meanwhile, about half
+    of the build's minute on a 2-core CPU), and `load` waits for it. A failed
+    build is not retried: `load` raises its error.
+
+    Returns:
+      The thread, or None when there is nothing to build: the library is
+      cached, SDN_TF_NATIVE turns the kernel off, or a build already started.
+    """
+    if forced() is False or "thread" in _background or _loaded:
+        return None
+    if os.path.exists(library_path()):
+        return None
+
+    def build_and_keep_the_error():
+        try:
+            build()
+        except BuildError as error:
+            _background["error"] = error
+
+    thread = threading.Thread(
+        target=build_and_keep_the_error, name="sdn_tf.native build", daemon=True
+    )
+    _background["thread"] = thread
+    thread.start()
+    return thread
+
+
+def _join_background_build():
+    """Waits for `start_build`'s thread; its error becomes `load`'s."""
+    thread = _background.get("thread")
+    if thread is not None:
+        thread.join()
+    if "error" in _background and "error" not in _loaded:
+        _loaded["error"] = _background["error"]
 
 
 def forced():

@@ -147,6 +147,38 @@ def test_free_bits_replace_a_small_kl_in_the_objective_only():
     assert abs(terms["kl_bpd"]) < 1.0
 
 
+def test_kl_warmup_weighs_the_objectives_kl_by_the_optimizers_step_only():
+    model = SDNVAE(**dict(TINY, free_bits=1000.0, kl_warmup_steps=4))
+    dims = 8 * 8 * 3 * math.log(2.0)
+    for training in (True, False):  # before compile: no step, weight 1
+        terms = model.compute_terms(_images(), training=training)
+        np.testing.assert_allclose(
+            float(terms["loss"]),
+            float(terms["reconstruction_bpd"]) + 2000.0 / dims,
+            rtol=1e-5,
+        )
+    model.compile(optimizer=keras.optimizers.Adamax(1e-3))
+    for step, weight in [(0, 0.0), (1, 0.25), (3, 0.75), (4, 1.0), (9, 1.0)]:
+        model.optimizer.iterations.assign(step)
+        terms = {k: float(v) for k, v in model.compute_terms(_images(), True).items()}
+        np.testing.assert_allclose(
+            terms["loss"],
+            terms["reconstruction_bpd"] + weight * 2000.0 / dims,
+            rtol=1e-5,
+            atol=1e-6,
+        )
+        # What is reported as bits/dim stays the whole ELBO.
+        np.testing.assert_allclose(
+            terms["bpd"], terms["reconstruction_bpd"] + terms["kl_bpd"], rtol=1e-5
+        )
+    evaluated = model.compute_terms(_images(), training=False)
+    np.testing.assert_allclose(
+        float(evaluated["loss"]),
+        float(evaluated["reconstruction_bpd"]) + 2000.0 / dims,
+        rtol=1e-5,
+    )
+
+
 def test_bits_per_dim_by_hand():
     # A uniform distribution over 256 levels costs 8 bits per dimension.
     shape = (32, 32, 3)
@@ -293,6 +325,7 @@ def test_standard_model_test(tmp_path):
         (dict(use_sdn="no"), "argument `use_sdn`, expected True or False, got 'no'"),
         (dict(weight_norm=1), "argument `weight_norm`"),
         (dict(num_bits=0), "argument `num_bits`"),
+        (dict(kl_warmup_steps=-1), "argument `kl_warmup_steps`"),
         (dict(z_size=2.0), "argument `z_size`"),
         (dict(scales=((8, 1, 8.5), (4, 1, 8))), "argument `scales`"),
         (dict(scales=((8, 0, 8), (4, 1, 8))), "argument `scales`"),

@@ -110,3 +110,49 @@ def test_disabled_nests():
             assert native.is_disabled()
         assert native.is_disabled()
     assert not native.is_disabled()
+
+
+def _counting_compiler(tmp_path, exit_status):
+    """A stand-in compiler that records each call and exits `exit_status`."""
+    calls = tmp_path / "calls"
+    script = tmp_path / "fake-c++"
+    script.write_text(
+        f"#!/bin/sh\necho called >> {calls}\nsleep 0.5\nexit {exit_status}\n"
+    )
+    script.chmod(0o755)
+    return script, calls
+
+
+def test_a_background_build_is_waited_for_and_its_failure_not_retried(
+    tmp_path, monkeypatch
+):
+    compiler, calls = _counting_compiler(tmp_path, exit_status=3)
+    monkeypatch.setenv("SDN_TF_CXX", str(compiler))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(native.SETTING_VARIABLE, raising=False)
+    monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setattr(native, "_background", {})
+    thread = native.start_build()
+    assert thread is not None and native.start_build() is None  # one build
+    for _ in range(2):
+        with pytest.raises(native.BuildError, match="exit status 3"):
+            native.load()
+    assert not thread.is_alive()
+    assert calls.read_text().splitlines() == ["called"]
+
+
+def test_nothing_is_built_in_the_background_when_the_kernel_is_off_or_cached(
+    tmp_path, monkeypatch
+):
+    compiler, calls = _counting_compiler(tmp_path, exit_status=0)
+    monkeypatch.setenv("SDN_TF_CXX", str(compiler))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setattr(native, "_background", {})
+    monkeypatch.setenv(native.SETTING_VARIABLE, "0")
+    assert native.start_build() is None
+    monkeypatch.setenv(native.SETTING_VARIABLE, "auto")
+    os.makedirs(os.path.dirname(native.library_path()))
+    open(native.library_path(), "w").close()
+    assert native.start_build() is None
+    assert not calls.exists()
