@@ -5,7 +5,8 @@ same seeds (--seeds of them; mean and spread over seeds) and reports what
 comes out, whichever way it goes:
 
 1. Density curve (SDN paper, Table 1; `density_curve`, ~110 min on 2
-   cores): SDN-VAE against IAF-VAE+ on the main job's config, test
+   cores): SDN-VAE against IAF-VAE+ on the main job's config under the
+   paper's recipe (no KL warm-up), test
    bits/dim every 250 of 2,000 steps, against steps and against training
    seconds (bench/density_curve.py; the PNG goes to --figures_dir).
    At one point (`density`, ~15 min, not run by default): SDN-VAE against
@@ -614,8 +615,8 @@ def markdown(results, settings, seeds):
         extra = ", ".join(str(n) for n in r["equal_time_steps"])  # per seed
         lines += [
             f"**1. Density, sdn_photo_patches** (photo_patches config with one "
-            f"ladder layer per scale, {steps} steps, batch 32; test negative "
-            f"ELBO, bits/dim, lower is better; "
+            f"ladder layer per scale, no KL warm-up, {steps} steps, batch 32; "
+            f"test negative ELBO, bits/dim, lower is better; "
             f"{_test_images(settings)}; {len(seeds)} seeds)",
             "",
             "| model | steps | bits/dim |",

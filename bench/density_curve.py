@@ -168,7 +168,8 @@ def markdown(results):
     _, iaf = by_step(results["iaf"])
     seeds = len(sdn)
     lines = [
-        f"**Density curve, sdn_photo_patches** (the main job's config to "
+        f"**Density curve, sdn_photo_patches** (the main job's config without "
+        f"its KL warm-up, to "
         f"{results['steps']} steps, test negative ELBO in bits/dim with the "
         f"EMA weights, whole test split; mean ± sd over {seeds} seeds)",
         "",
