@@ -5,6 +5,7 @@ must be configured before TensorFlow initializes its runtime: here, at
 import time, before any test module runs an op.
 """
 
+import gc
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,6 +19,18 @@ _CPUS = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     _CPUS[0], [tf.config.LogicalDeviceConfiguration()] * 2
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _imports_frozen_for_the_garbage_collector():
+    """Every test's clear_session collects garbage; the half million objects
+    the imports made (TensorFlow, Keras, the test modules) live to the end,
+    so the collector is told to skip them: gc.collect() takes milliseconds
+    instead of ~0.5 s a test. What the tests make is collected as before."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)
