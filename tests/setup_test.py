@@ -6,6 +6,7 @@ import subprocess
 import sys
 import zipfile
 
+import command_batch
 import pytest
 from markdown_blocks import code_blocks
 
@@ -81,8 +82,11 @@ def user_project(dist, tmp_path_factory):
         timeout=120,
     )
     python = str(venv / "bin" / "python")
+    # --force-reinstall: an sdn_tf already in the site-packages the venv sees
+    # (a developer's `pip install -e .`) would otherwise satisfy the wheel.
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+        + ["--force-reinstall", str(wheel)],
         check=True,
         capture_output=True,
         timeout=300,
@@ -126,9 +130,24 @@ def test_a_readme_snippet_runs_beside_the_users_own_modules(user_project):
     assert done.stdout.strip().splitlines()[-1].startswith(str(venv))
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_each_command_runs_under_its_installed_name(user_project, command):
+@pytest.fixture(scope="module")
+def helps(user_project):
+    """{command: `python -m sdn_tf.train.<command> --help` finished}, run
+    from the user's project by the installed wheel, the four in one process
+    (command_batch: a child each, TensorFlow imported once)."""
     python, _, project = user_project
-    done = _run(python, project, "-m", f"sdn_tf.train.{command}", "--help")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # as _run
+    done = command_batch.run(
+        [(f"sdn_tf.train.{command}", "--help") for command in COMMANDS],
+        env=env,
+        cwd=project,
+        python=python,
+    )
+    return dict(zip(COMMANDS, done))
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_runs_under_its_installed_name(helps, command):
+    done = helps[command]
     assert "--output_dir" in done.stdout, done.stderr[-3000:]
     assert "Traceback" not in done.stderr

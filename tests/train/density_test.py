@@ -4,6 +4,7 @@ import json
 import os
 import re
 
+import command_batch
 import numpy as np
 import pytest
 import train_test_util as util
@@ -268,56 +269,59 @@ def test_train_then_resume_then_evaluate(tmp_path):
     assert checkerboard.checkerboard_peak(test["image"]) < 1.0
     assert any(name.startswith("events") for name in os.listdir(out / "logs"))
 
-    # The README's main job exports when it ends (--export): here on resuming.
-    second = _run("train.density", *common, "--steps=6", "--export")
-    assert second.returncode == 0, second.stderr[-3000:]
-    results = json.loads((out / "results.json").read_text())
-    assert (results["start_step"], results["step"]) == (4, 6)
-    assert "Resuming at step 4 of 6." in second.stdout
-    _assert_no_deprecation_notice(second)
-    assert results["saved_model"] == str(out / "saved_model")
-    assert (out / "saved_model" / "saved_model.pb").exists()
-    assert f"SavedModel:  {out / 'saved_model'}" in second.stdout
+    # The commands after the first: in one process, each in a child of its
+    # own (command_batch), TensorFlow imported once.
+    with command_batch.Batch(["train.density", "train.evaluate"], env=ENV) as batch:
+        # The README's main job exports when it ends (--export): here on resuming.
+        second = batch.run("train.density", *common, "--steps=6", "--export")
+        assert second.returncode == 0, second.stderr[-3000:]
+        results = json.loads((out / "results.json").read_text())
+        assert (results["start_step"], results["step"]) == (4, 6)
+        assert "Resuming at step 4 of 6." in second.stdout
+        _assert_no_deprecation_notice(second)
+        assert results["saved_model"] == str(out / "saved_model")
+        assert (out / "saved_model" / "saved_model.pb").exists()
+        assert f"SavedModel:  {out / 'saved_model'}" in second.stdout
 
-    # The same command again: the run is complete, nothing is trained, and
-    # results.json (its training history included) is kept as it was.
-    written = (out / "results.json").read_bytes()
-    again = _run("train.density", *common, "--steps=6")
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "The run is complete: it has 6 of 6 steps, so nothing is trained." in (
-        again.stdout
-    )
-    assert f"Its results, from {out / 'results.json'}:" in again.stdout
-    assert f"Test negative ELBO: {results['test_bpd']:.4f} bits/dim" in again.stdout
-    assert "Step " not in again.stdout and "Evaluating" not in again.stdout
-    assert (out / "results.json").read_bytes() == written
+        # The same command again: the run is complete, nothing is trained, and
+        # results.json (its training history included) is kept as it was.
+        written = (out / "results.json").read_bytes()
+        again = batch.run("train.density", *common, "--steps=6")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert "The run is complete: it has 6 of 6 steps, so nothing is trained." in (
+            again.stdout
+        )
+        assert f"Its results, from {out / 'results.json'}:" in again.stdout
+        assert f"Test negative ELBO: {results['test_bpd']:.4f} bits/dim" in again.stdout
+        assert "Step " not in again.stdout and "Evaluating" not in again.stdout
+        assert (out / "results.json").read_bytes() == written
 
-    # Settings the restored model cannot take are refused before the bound:
-    # one line, nothing written.
-    for flag, message in (
-        ("--layer=99", "argument `layer`, expected at most the model's 2 ladder"),
-        (f"--eval_dir={out / 'results.json'}", "argument `eval_dir`"),
-    ):
-        refused = _run("train.evaluate", f"--output_dir={out}", flag)
-        assert refused.returncode == 2, refused.stderr[-3000:]
-        assert message in refused.stderr and "Traceback" not in refused.stderr
-        assert "Negative ELBO" not in refused.stdout
-    assert not (out / "evaluation").exists()
+        # Settings the restored model cannot take are refused before the bound:
+        # one line, nothing written.
+        for flag, message in (
+            ("--layer=99", "argument `layer`, expected at most the model's 2 ladder"),
+            (f"--eval_dir={out / 'results.json'}", "argument `eval_dir`"),
+        ):
+            refused = batch.run("train.evaluate", f"--output_dir={out}", flag)
+            assert refused.returncode == 2, refused.stderr[-3000:]
+            assert message in refused.stderr and "Traceback" not in refused.stderr
+            assert "Negative ELBO" not in refused.stdout
+        assert not (out / "evaluation").exists()
 
-    evaluation = _run(
-        "train.evaluate",
-        f"--output_dir={out}",
-        "--num_images=8",
-        "--iw_samples=4",
-        "--iw_chunk=2",
-        "--iw_images=2",
-        "--layer=1",
-    )
-    assert evaluation.returncode == 0, evaluation.stderr[-3000:]
-    report = json.loads((out / "evaluation" / "evaluation.json").read_text())
-    assert report["iw_bpd"] <= report["iw_elbo_bpd"] + 1e-6
-    assert report["test_images"] == 8
-    for name in ("samples", "interpolation", "neighbourhood"):
-        assert os.path.exists(report["figures"][name])
-    interpolation = Image.open(report["figures"]["interpolation"])
-    assert interpolation.size == (2 * (8 * 34 + 2), 2 * (4 * 34 + 2))
+        evaluation = batch.run(
+            "train.evaluate",
+            f"--output_dir={out}",
+            "--num_images=8",
+            "--iw_samples=4",
+            "--iw_chunk=2",
+            "--iw_images=2",
+            "--layer=1",
+        )
+        assert evaluation.returncode == 0, evaluation.stderr[-3000:]
+        report = json.loads((out / "evaluation" / "evaluation.json").read_text())
+        assert report["iw_bpd"] <= report["iw_elbo_bpd"] + 1e-6
+        assert report["test_images"] == 8
+        for name in ("samples", "interpolation", "neighbourhood"):
+            assert os.path.exists(report["figures"][name])
+        interpolation = Image.open(report["figures"]["interpolation"])
+        assert interpolation.size == (2 * (8 * 34 + 2), 2 * (4 * 34 + 2))

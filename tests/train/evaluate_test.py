@@ -1,9 +1,8 @@
 """Tests of train.evaluate's settings (the full run is in density_test)."""
 
 import os
-import subprocess
-import sys
 
+import command_batch
 import pytest
 
 from sdn_tf.train import evaluate, runs
@@ -47,31 +46,28 @@ def test_evaluate_refuses_bad_settings_before_reading_data():
         evaluate.evaluate(None, None, "/nonexistent/eval", dict(GOOD, num_images=3))
 
 
-def _evaluate(*flags):
-    return subprocess.run(
-        [sys.executable, "-m", "train.evaluate", *flags],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-    )
-
-
 def test_a_disentangle_run_or_a_file_for_eval_dir_is_refused_before_restoring(
     tmp_path,
 ):
     # No checkpoints: a refusal that came after the restore would name them.
     runs.write(str(tmp_path), runs.describe("disentangle", disentangle.quick()))
-    refused = _evaluate(f"--output_dir={tmp_path}")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("")
+    # Both commands in one process, a child each (command_batch).
+    refused, refused_eval_dir = command_batch.run(
+        [
+            ("train.evaluate", f"--output_dir={tmp_path}"),
+            ("train.evaluate", f"--output_dir={tmp_path}", f"--eval_dir={a_file}"),
+        ],
+        env=ENV,
+    )
     assert refused.returncode == 2, refused.stderr[-3000:]
     assert refused.stderr.strip() == (
         f"Error: Received an invalid value for argument `output_dir`: {tmp_path} "
         "is a train.disentangle run (its run_config.json says so); "
         "train.evaluate takes train.density runs."
     )
-    a_file = tmp_path / "notes.txt"
-    a_file.write_text("")
-    refused = _evaluate(f"--output_dir={tmp_path}", f"--eval_dir={a_file}")
+    refused = refused_eval_dir
     assert refused.returncode == 2, refused.stderr[-3000:]
     assert "argument `eval_dir`, expected a directory" in refused.stderr
     assert "Restoring" not in refused.stdout and "Traceback" not in refused.stderr

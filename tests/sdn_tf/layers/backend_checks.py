@@ -22,15 +22,17 @@ correction_torch_checks.py: Keras' JAX backend computes some ops of a
 float64 layer (tanh) in float32, too coarse for finite differences
 through the whole layer.
 
-With SDN_CROSS_BACKEND_DIR set, the checks of the last section load the
-`.keras` files saved there under the backends SDN_CROSS_BACKEND_LOAD names
+With SDN_CROSS_BACKEND_DIR set, the checks of the last section save a
+`.keras` file of this backend there for the others to load, then load the
+files saved there under the backends SDN_CROSS_BACKEND_LOAD names
 (comma-separated; TensorFlow's by default), each with the outputs and
-gradients its backend gave, and save one of this backend for the others
-to load.
+gradients its backend gave, waiting up to SDN_CROSS_BACKEND_WAIT seconds
+for one that a run at the same time has yet to save.
 """
 
 import os
 import sys
+import time
 
 import keras
 import numpy as np
@@ -226,8 +228,12 @@ cross_backend = pytest.mark.skipif(
     CROSS_BACKEND_DIR is None, reason="run by backends_test.py"
 )
 # The backends whose `.keras` files this run loads (backends_test.py saves
-# TensorFlow's before any run; a run saves its own for the runs after it).
+# TensorFlow's before any run; the JAX and PyTorch runs, at the same time,
+# each save their own before loading the other's).
 LOADED_BACKENDS = os.environ.get("SDN_CROSS_BACKEND_LOAD", "tensorflow").split(",")
+# How long to wait for a file that another backend's run, at the same time,
+# has not saved yet.
+WAIT_SECONDS = float(os.environ.get("SDN_CROSS_BACKEND_WAIT", "0"))
 # Seeds of the noise that gives each backend's saved file weights of its own.
 NOISE_SEEDS = {"jax": 7, "torch": 8}
 
@@ -243,6 +249,11 @@ def saved_run():
     def load(backend):
         if backend not in loaded:
             path = os.path.join(CROSS_BACKEND_DIR, backend)
+            deadline = time.monotonic() + WAIT_SECONDS
+            while not os.path.exists(f"{path}.keras"):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{backend}'s run saved no {path}.keras")
+                time.sleep(0.5)
             model = keras.saving.load_model(f"{path}.keras")
             gradients = sdn_test_case.gradient_function(model)
             loaded[backend] = model, np.load(f"{path}.npz"), gradients
@@ -256,6 +267,28 @@ def cross_backend_data():
     """The input and the output's cotangent that every backend's outputs and
     gradients are computed on."""
     return np.load(os.path.join(CROSS_BACKEND_DIR, "inputs.npz"))
+
+
+@cross_backend
+def test_saves_a_keras_file_for_another_backend(saved_run, cross_backend_data):
+    # New weights (TensorFlow's moved by this backend's seeded noise), so
+    # that loading this file under another backend is a check of its own.
+    backend = keras.backend.backend()
+    model, _, gradients = saved_run("tensorflow")
+    rng = np.random.default_rng(NOISE_SEEDS[backend])
+    original = [_numpy(v) for v in model.weights]
+    for v in model.weights:
+        v.assign(_numpy(v) + rng.normal(scale=0.1, size=v.shape).astype(v.dtype))
+    outputs, d_inputs, d_weights = gradients(
+        cross_backend_data["inputs"], cross_backend_data["cotangent"]
+    )
+    path = os.path.join(CROSS_BACKEND_DIR, backend)
+    partial = os.path.join(CROSS_BACKEND_DIR, f"{backend}.partial.keras")
+    model.save(partial)
+    np.savez(f"{path}.npz", outputs=outputs, d_inputs=d_inputs, **d_weights)
+    os.replace(partial, f"{path}.keras")  # whole, for a run waiting for it
+    for v, value in zip(model.weights, original):
+        v.assign(value)  # TensorFlow's weights again, for the check below
 
 
 @cross_backend
@@ -274,20 +307,3 @@ def test_keras_file_of_another_backend_gives_its_outputs_and_gradients(
     assert sorted(d_weights) == sorted(set(saved.files) - {"outputs", "d_inputs"})
     for path, gradient in d_weights.items():
         np.testing.assert_allclose(gradient, saved[path], atol=1e-5, err_msg=path)
-
-
-@cross_backend
-def test_saves_a_keras_file_for_another_backend(saved_run, cross_backend_data):
-    # New weights (TensorFlow's moved by this backend's seeded noise), so
-    # that loading this file under another backend is a check of its own.
-    backend = keras.backend.backend()
-    model, _, gradients = saved_run("tensorflow")
-    rng = np.random.default_rng(NOISE_SEEDS[backend])
-    for v in model.weights:
-        v.assign(_numpy(v) + rng.normal(scale=0.1, size=v.shape).astype(v.dtype))
-    outputs, d_inputs, d_weights = gradients(
-        cross_backend_data["inputs"], cross_backend_data["cotangent"]
-    )
-    path = os.path.join(CROSS_BACKEND_DIR, backend)
-    model.save(f"{path}.keras")
-    np.savez(f"{path}.npz", outputs=outputs, d_inputs=d_inputs, **d_weights)

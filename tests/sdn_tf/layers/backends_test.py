@@ -5,15 +5,10 @@ checks of the other backends (backend_checks.py for the layers,
 correction_jax_checks.py and correction_torch_checks.py for their sweeps)
 run with pytest in subprocesses with KERAS_BACKEND set. Before they start,
 this process saves a model of every layer under TensorFlow with its outputs
-and gradients. Then, in order:
-
-  1. JAX: its checks; it loads TensorFlow's file and must give the same,
-     then saves one of its own (new weights).
-  2. PyTorch: its checks; it loads TensorFlow's and JAX's files, then saves
-     its own.
-  3. JAX again, the loading check alone: it loads PyTorch's file.
-
-Last, this process loads JAX's and PyTorch's files. Every backend thus
+and gradients. Then a JAX and a PyTorch process run their checks at the
+same time; each loads TensorFlow's file and must give the same, saves one
+of its own (new weights), and loads the other's (waiting for it if need
+be). Last, this process loads JAX's and PyTorch's files. Every backend thus
 loads every other backend's `.keras` file and gives the outputs and
 gradients that backend gave. Without PyTorch installed the PyTorch steps
 are skipped, with the reason.
@@ -44,8 +39,8 @@ SWEEP_CHECKS = {
     "jax": os.path.join(HERE, "correction_jax_checks.py"),
     "torch": os.path.join(HERE, "correction_torch_checks.py"),
 }
-# Each takes 40-60 s on two busy CPU cores; the loading check alone ~25 s.
-SUBPROCESS_SECONDS = 300
+# Each takes 40-90 s on two busy CPU cores, the two at the same time longer.
+SUBPROCESS_SECONDS = 480
 NO_TORCH = "PyTorch is not installed (pip install torch, or the test extra)"
 
 
@@ -96,14 +91,15 @@ def directory(tmp_path_factory):
     return directory
 
 
-def _run_checks(backend, files, directory, loaded, keyword=None):
+def _start_checks(backend, files, directory, loaded):
     """pytest on `files` in a subprocess under Keras' `backend`, loading the
-    `.keras` files of the `loaded` backends; the finished process."""
+    `.keras` files of the `loaded` backends; the started process."""
     env = {
         **os.environ,
         "KERAS_BACKEND": backend,
         "SDN_CROSS_BACKEND_DIR": str(directory),
         "SDN_CROSS_BACKEND_LOAD": ",".join(loaded),
+        "SDN_CROSS_BACKEND_WAIT": str(SUBPROCESS_SECONDS // 2),
         "TF_CPP_MIN_LOG_LEVEL": "3",
     }
     if backend == "jax":
@@ -116,48 +112,66 @@ def _run_checks(backend, files, directory, loaded, keyword=None):
         # Tiny tensors, op by op: on busy cores two intra-op threads that
         # wait for each other at every op only cost time (1.25x here).
         env["OMP_NUM_THREADS"] = "1"
-    selection = ["-k", keyword] if keyword else []
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "0", "-q", "-rs", *selection, *files],
+    return subprocess.Popen(
+        # -rA: a line per test, PASSED or not, for the checks below.
+        [sys.executable, "-m", "pytest", "-n", "0", "-q", "-rA", *files],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=SUBPROCESS_SECONDS,
     )
 
 
-def _require_torch():
+def _has_torch():
     # Looked up, not imported: this process runs TensorFlow and needs no
     # PyTorch of its own.
-    if importlib.util.find_spec("torch") is None:
+    return importlib.util.find_spec("torch") is not None
+
+
+def _require_torch():
+    if not _has_torch():
         pytest.skip(NO_TORCH)
 
 
 @pytest.fixture(scope="module")
-def jax_run(directory):
-    return _run_checks(
-        "jax", [LAYER_CHECKS, SWEEP_CHECKS["jax"]], directory, ["tensorflow"]
-    )
+def backend_runs(directory):
+    """{backend: the finished process of its checks}: JAX's, and PyTorch's
+    when it is installed, run at the same time, each loading the other's
+    file."""
+    backends = ["jax", "torch"] if _has_torch() else ["jax"]
+    started = {
+        backend: _start_checks(
+            backend,
+            [LAYER_CHECKS, SWEEP_CHECKS[backend]],
+            directory,
+            ["tensorflow"] + [other for other in backends if other != backend],
+        )
+        for backend in backends
+    }
+    runs = {}
+    for backend, process in started.items():
+        try:
+            stdout, stderr = process.communicate(timeout=SUBPROCESS_SECONDS)
+        except subprocess.TimeoutExpired:
+            for other in started.values():
+                other.kill()
+            raise
+        runs[backend] = subprocess.CompletedProcess(
+            process.args, process.returncode, stdout, stderr
+        )
+    return runs
 
 
 @pytest.fixture(scope="module")
-def torch_run(directory, jax_run):
+def jax_run(backend_runs):
+    return backend_runs["jax"]
+
+
+@pytest.fixture(scope="module")
+def torch_run(backend_runs):
     _require_torch()
-    return _run_checks(
-        "torch", [LAYER_CHECKS, SWEEP_CHECKS["torch"]], directory, ["tensorflow", "jax"]
-    )
-
-
-@pytest.fixture(scope="module")
-def jax_loads_torch_run(directory, torch_run):
-    return _run_checks(
-        "jax",
-        [LAYER_CHECKS],
-        directory,
-        ["torch"],
-        keyword="keras_file_of_another_backend",
-    )
+    return backend_runs["torch"]
 
 
 def _assert_passed_without_skips(process):
@@ -175,9 +189,12 @@ def test_layer_checks_pass_under_torch(torch_run):
     _assert_passed_without_skips(torch_run)
 
 
-def test_keras_file_saved_under_torch_loads_under_jax(jax_loads_torch_run):
-    _assert_passed_without_skips(jax_loads_torch_run)
-    assert "1 passed" in jax_loads_torch_run.stdout, jax_loads_torch_run.stdout
+def test_keras_file_saved_under_torch_loads_under_jax(jax_run):
+    _require_torch()
+    _assert_passed_without_skips(jax_run)
+    check = "test_keras_file_of_another_backend_gives_its_outputs_and_gradients"
+    passed = f"PASSED {os.path.relpath(LAYER_CHECKS, ROOT)}::{check}[torch]"
+    assert passed in jax_run.stdout, jax_run.stdout
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
