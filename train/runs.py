@@ -149,7 +149,7 @@ def upgrade(flat, output_dir="."):
     module = COMMANDS[command]
     base = module.PRESETS[module.DEFAULT]()
     paths = config_lib.aliases(base, module.RENAMED)
-    values = {}
+    values = dict(module.LEGACY_DEFAULTS)  # unless the record says otherwise
     for name, value in flat.items():
         if name == "command" or name in module.RETIRED:
             continue

@@ -15,11 +15,15 @@ from sdn_tf.train.configs import density, disentangle
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _tiny_config(output_dir):
+def _tiny_config(output_dir, changes=None):
     return runs.with_image_shape(
         config_lib.with_settings(
             density.tiny(),
-            {"run.output_dir": str(output_dir), "model.use_sdn": False},
+            {
+                "run.output_dir": str(output_dir),
+                "model.use_sdn": False,
+                **(changes or {}),
+            },
         )
     )
 
@@ -51,9 +55,9 @@ def _legacy_record(config):
     )
 
 
-def _trained_run(output_dir):
+def _trained_run(output_dir, changes=None):
     """A run directory holding one checkpoint; returns the model."""
-    config = _tiny_config(output_dir)
+    config = _tiny_config(output_dir, changes)
     model = config_lib.build_model(config)
     model.compile(optimizer=config.optimizer.make())
     rng = np.random.default_rng(0)
@@ -81,7 +85,8 @@ def test_a_run_is_rebuilt_from_its_directory_alone(tmp_path):
 
 
 def test_a_directory_from_before_typed_configs_loads_and_resumes(tmp_path):
-    model, config = _trained_run(tmp_path)
+    # Such a run had the settings the main job had then (LEGACY_DEFAULTS).
+    model, config = _trained_run(tmp_path, density.LEGACY_DEFAULTS)
     (tmp_path / runs.RUN_CONFIG).write_text(json.dumps(_legacy_record(config)))
     record = runs.read(str(tmp_path))
     assert record["identity"] == runs.describe("density", config)["identity"]

@@ -72,6 +72,14 @@ class Config:
 # Old flag names (before typed configs) -> settings, and those retired ->
 # what replaces them (the command refuses them with that text).
 RENAMED = {}
+# What the default preset changed since runs were recorded before typed
+# configs (runs.upgrade): those runs had Keras' kernels, a transposed last
+# layer and no KL warm-up.
+LEGACY_DEFAULTS = {
+    "model.kernel_initializer": "glorot_uniform",
+    "model.output_upsampling": "transpose",
+    "model.kl_warmup_steps": 0,
+}
 RETIRED = {
     "image_size": "the image shape comes from the dataset (--dataset), as "
     "model.image_shape left unset; leave the flag out.",

@@ -88,6 +88,7 @@ class Config:
 # what replaces them.
 RENAMED = {"preset": "config"}
 RETIRED = {}
+LEGACY_DEFAULTS = {}
 
 
 def quick():
