@@ -29,6 +29,8 @@ import warnings
 
 import pytest
 
+from sdn_tf import CHECKOUT_SUBPACKAGES
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_DIRS = ("sdn_tf", "models", "train", "bench", "tests")
 # Import name -> PyPI distribution named in requirement(...).
@@ -292,21 +294,6 @@ def _search_path(path):
     if path.startswith("tests/"):
         found += _pytest_pythonpath()
     return found + [""]
-
-
-def _checkout_subpackages():
-    """sdn_tf.CHECKOUT_SUBPACKAGES (sdn_tf.models -> models/, ...), read
-    without importing sdn_tf."""
-    with open(os.path.join(ROOT, "sdn_tf", "__init__.py"), encoding="utf-8") as f:
-        for node in ast.parse(f.read()).body:
-            if isinstance(node, ast.Assign) and any(
-                getattr(t, "id", None) == "CHECKOUT_SUBPACKAGES" for t in node.targets
-            ):
-                return ast.literal_eval(node.value)
-    raise AssertionError("sdn_tf/__init__.py defines no CHECKOUT_SUBPACKAGES")
-
-
-CHECKOUT_SUBPACKAGES = _checkout_subpackages()
 
 
 def _repository_name(module):
